@@ -1,0 +1,48 @@
+# The two set-up commands of the README:
+#   make demo  -> virtual environment, install, train GTRPPO on a MuJoCo task, evaluate, print
+#   make test  -> virtual environment, install, the whole test suite (docs build and lint included)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sb3-gtr-installed
+# The CPU build of torch that lies on these machines' disk; a bare `torch` may pull a CUDA build.
+TORCH_PIN ?= torch==2.13.0
+DEMO_ENV ?= HalfCheetah-v5
+DEMO_TIMESTEPS ?= 100000
+DEMO_SEED ?= 0
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint format docs bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install "$(TORCH_PIN)"
+	$(BIN)/python -m pip install -e ".[all]" "$(TORCH_PIN)"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/python -m sb3_gtr.demo --env $(DEMO_ENV) --timesteps $(DEMO_TIMESTEPS) --seed $(DEMO_SEED)
+
+test: install
+	$(BIN)/python -m ruff check sb3_gtr tests
+	$(BIN)/python -m ruff format --check sb3_gtr tests
+	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/python -m ruff check sb3_gtr tests
+
+format: install
+	$(BIN)/python -m ruff format sb3_gtr tests
+	$(BIN)/python -m ruff check --fix sb3_gtr tests
+
+docs: install
+	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
+
+bench: install
+	$(BIN)/python -m sb3_gtr.benchmarks.overhead
+
+clean:
+	rm -rf $(VENV) docs/_build build dist *.egg-info

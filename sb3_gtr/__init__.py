@@ -1,0 +1,21 @@
+"""sb3-gtr: Gaussian Trust Region Policy Optimization (GTR) for Stable-Baselines3."""
+
+import os
+
+from sb3_gtr.common.penalties import gaussian_penalty, kl_penalty, pearson_penalty
+from sb3_gtr.common.trust_region import gtr_policy_loss, mixture_penalty
+from sb3_gtr.gtr_ppo import GTRPPO
+
+# Read version from file
+version_file = os.path.join(os.path.dirname(__file__), "version.txt")
+with open(version_file) as file_handler:
+    __version__ = file_handler.read().strip()
+
+__all__ = [
+    "GTRPPO",
+    "gaussian_penalty",
+    "gtr_policy_loss",
+    "kl_penalty",
+    "mixture_penalty",
+    "pearson_penalty",
+]
