@@ -118,6 +118,7 @@ class GTRMixin:
     target_kl: Optional[float]
     verbose: int
     _n_updates: int
+    num_timesteps: int
     _current_progress_remaining: float
 
     def _set_gtr_arguments(
@@ -342,7 +343,8 @@ class GTRMixin:
     def _raise_non_finite(self, epoch: int, minibatch: int, terms: dict[str, th.Tensor]) -> None:
         bad = [f"{name} = {value.item()}" for name, value in terms.items() if not th.isfinite(value)]
         raise NonFiniteLossError(
-            f"Non-finite value in GTR update {self._n_updates + 1} (epoch {epoch}, minibatch {minibatch}): "
+            f"Non-finite value in the GTR update at epoch {epoch}, minibatch {minibatch} "
+            f"(train/n_updates = {self._n_updates}, after {self.num_timesteps} timesteps): "
             f"{', '.join(bad)}. Training was stopped before the optimizer step, so the weights are unchanged. "
             "Check the observations and rewards for NaN/inf (VecCheckNan helps), or lower the learning rate."
         )
