@@ -277,7 +277,7 @@ def test_save_refuses_non_finite_weights(tmp_path):
     model = GTRPPO("MlpPolicy", "CartPole-v1", **SMALL)
     with th.no_grad():
         next(model.policy.parameters())[0] = math.nan
-    with pytest.raises(ValueError, match="Refusing to save.*NaN"):
+    with pytest.raises(ValueError, match=r"Refusing to save.*NaN"):
         model.save(tmp_path / "nan_model.zip")
     assert not (tmp_path / "nan_model.zip").exists()
 
