@@ -3,8 +3,17 @@
 import os
 
 from sb3_gtr.common.penalties import gaussian_penalty, kl_penalty, pearson_penalty
+from sb3_gtr.common.policies import (
+    LnGruActorCriticCnnPolicy,
+    LnGruActorCriticPolicy,
+    LnGruMultiInputActorCriticPolicy,
+    SimbaActorCriticCnnPolicy,
+    SimbaActorCriticPolicy,
+    SimbaMultiInputActorCriticPolicy,
+)
 from sb3_gtr.common.trust_region import gtr_policy_loss, mixture_penalty
 from sb3_gtr.gtr_ppo import GTRPPO
+from sb3_gtr.gtr_ppo_recurrent import RecurrentGTRPPO
 
 # Read version from file
 version_file = os.path.join(os.path.dirname(__file__), "version.txt")
@@ -13,6 +22,14 @@ with open(version_file) as file_handler:
 
 __all__ = [
     "GTRPPO",
+    "LnGruActorCriticCnnPolicy",
+    "LnGruActorCriticPolicy",
+    "LnGruMultiInputActorCriticPolicy",
+    "RecurrentGTRPPO",
+    "SimbaActorCriticCnnPolicy",
+    "SimbaActorCriticPolicy",
+    "SimbaMultiInputActorCriticPolicy",
+    "__version__",
     "gaussian_penalty",
     "gtr_policy_loss",
     "kl_penalty",

@@ -10,7 +10,14 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from sb3_gtr.common.buffers import GTRDictRolloutBuffer, GTRRolloutBuffer
 from sb3_gtr.common.gtr_mixin import GTRMixin
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
-from sb3_gtr.gtr_ppo.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
+from sb3_gtr.gtr_ppo.policies import (
+    CnnPolicy,
+    CnnSimbaPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    MultiInputSimbaPolicy,
+    SimbaPolicy,
+)
 
 SelfGTRPPO = TypeVar("SelfGTRPPO", bound="GTRPPO")
 
@@ -24,7 +31,8 @@ class GTRPPO(GTRMixin, PPO):
     Paper: "Local Guidance, Global Impact: Gaussian-Reshaped Trust Region Unlocks Behavior Transitions".
     The objective (eq. 6) is implemented once, in :func:`sb3_gtr.common.trust_region.gtr_policy_loss`.
 
-    :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, SimbaPolicy, ...)
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, SimbaPolicy, CnnSimbaPolicy,
+        MultiInputSimbaPolicy)
     :param env: The environment to learn from (if registered in Gym, can be str)
     :param learning_rate: The learning rate, it can be a function
         of the current progress remaining (from 1 to 0)
@@ -81,6 +89,9 @@ class GTRPPO(GTRMixin, PPO):
         "MlpPolicy": MlpPolicy,
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
+        "SimbaPolicy": SimbaPolicy,
+        "CnnSimbaPolicy": CnnSimbaPolicy,
+        "MultiInputSimbaPolicy": MultiInputSimbaPolicy,
     }
 
     def __init__(
