@@ -6,13 +6,13 @@ so that it can be used on any tensor of log-probabilities (actions of a control 
 a language model, ...). With ``r = exp(log_ratio)`` the gradient of ``f(r)`` with respect to the
 log-ratio is the *score multiplier* ``g(r) = r * f'(r)`` of Appendix A.2 of the GTR paper:
 
-============================  ========================================  ===================================
-penalty                       ``f(r)``                                  ``g(r) = r f'(r)``
-============================  ========================================  ===================================
-``"kl"`` (inverse KL)         ``r log r - r + 1``                       ``r log r``
-``"pearson"`` (SPO)           ``(r - 1)^2 / 2``                         ``r (r - 1)``
-``"gaussian"`` (GTR)          ``sigma^2 (1 - exp(-(r-1)^2/(2 sigma^2)))``  ``r (r - 1) exp(-(r-1)^2/(2 sigma^2))``
-============================  ========================================  ===================================
+=====================  ===============================================  ======================================
+penalty                ``f(r)``                                         ``g(r) = r f'(r)``
+=====================  ===============================================  ======================================
+``"kl"`` (inverse KL)  ``r log r - r + 1``                              ``r log r``
+``"pearson"`` (SPO)    ``(r - 1)^2 / 2``                                ``r (r - 1)``
+``"gaussian"`` (GTR)   ``sigma^2 (1 - exp(-(r-1)^2 / (2 sigma^2)))``    ``r (r - 1) exp(-(r-1)^2 / (2 sigma^2))``
+=====================  ===============================================  ======================================
 
 All three vanish with zero gradient at ``r = 1`` and have curvature one there; only the Gaussian
 penalty is bounded (by ``sigma^2``) and lets its restoring force fade for large ratios.
@@ -74,6 +74,7 @@ def gaussian_penalty(log_ratio: th.Tensor, sigma: float) -> th.Tensor:
     return variance * -th.expm1(-((_ratio(log_ratio) - 1.0) ** 2) / (2.0 * variance))
 
 
+#: The penalty functions by name, as accepted by the ``penalty`` argument (besides ``"none"``).
 PENALTIES: dict[str, PenaltyFn] = {
     "gaussian": gaussian_penalty,
     "pearson": pearson_penalty,
