@@ -1,0 +1,1206 @@
+"""
+Continual reinforcement learning: task sequences, one environment that switches between tasks, the
+callback that drives the switches and evaluates every task, and Continual World's metrics.
+
+The pieces, from the bottom up:
+
+- :class:`Task` (an environment and its step budget) and :class:`TaskSequence` (the tasks, repeated
+  ``n_cycles`` times, with budgets multiplied by ``scale``), whose :meth:`TaskSequence.schedule` gives
+  the ordered training :class:`Phase` s;
+- :class:`ContinualTaskEnv`, a single ``gymnasium.Env`` that forwards to the active task's environment,
+  and :func:`make_continual_vec_env`, one Stable-Baselines3 ``VecEnv`` over the whole sequence, so that
+  a single model of any SB3 algorithm trains across it;
+- :class:`ContinualTaskCallback`, which switches tasks on schedule (or on a return threshold, in
+  curriculum mode), logs per-task returns, evaluates the model on every task, and writes the
+  evaluation table, the metrics and a plot of the learning curves;
+- :class:`EvaluationTable` and the metrics (:func:`normalize_returns`, :func:`average_performance`,
+  :func:`forgetting`, :func:`forward_transfer`, :func:`adaptation_speed`, :func:`compute_metrics`), pure
+  functions of an evaluation table, and :func:`plot_learning_curves`.
+
+Usage::
+
+    from sb3_gtr import GTRPPO
+    from sb3_gtr.common.continual import ContinualTaskCallback, make_continual_vec_env
+    from sb3_gtr.envs import make_suite
+
+    sequence = make_suite("flip", scale=0.1)
+    env = make_continual_vec_env(sequence, n_envs=4, seed=0)
+    callback = ContinualTaskCallback(sequence, eval_freq=10_000, log_dir="logs/flip")
+    GTRPPO("MlpPolicy", env, seed=0).learn(sequence.total_timesteps, callback=callback)
+"""
+
+import bisect
+import csv
+import json
+import math
+import os
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from copy import deepcopy
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Optional, Union
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.logger import HumanOutputFormat
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecFrameStack, VecNormalize
+
+#: Key of ``info`` holding the id (index in the sequence's tasks) of the task that produced a transition.
+TASK_ID_KEY = "task_id"
+#: Key of ``info`` set to ``True`` on the step that ends an episode early because of a task switch.
+TASK_SWITCH_KEY = "task_switch"
+#: Environment factory accepted by :class:`Task`: a registered gymnasium id, or a callable returning an env.
+EnvFactory = Union[str, Callable[..., gym.Env]]
+
+
+# --------------------------------------------------------------------------------------------------
+# Tasks and sequences
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    """
+    One task of a continual-learning sequence.
+
+    :param name: Unique name of the task within its sequence, used in logger keys and files
+    :param env_id: A registered gymnasium id (made with ``gymnasium.make``) or a callable returning the environment
+    :param env_kwargs: Keyword arguments passed to ``gymnasium.make`` or to the callable
+    :param n_timesteps: Training steps of one phase on this task, before the sequence's ``scale``
+    :param reward_threshold: Mean training return (over the callback's ``curriculum_window`` episodes) at which a
+        curriculum moves on to the next task; ``None``: the task only ends when its step budget is used up
+    """
+
+    name: str
+    env_id: EnvFactory
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    n_timesteps: int = 100_000
+    reward_threshold: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("A Task needs a non-empty name")
+        if self.n_timesteps < 1:
+            raise ValueError(f"Task {self.name!r}: n_timesteps must be positive, got {self.n_timesteps}")
+
+    def make_env(self, **kwargs: Any) -> gym.Env:
+        """
+        Build a new instance of the task's environment.
+
+        :param kwargs: Extra keyword arguments (``render_mode`` ...), overriding ``env_kwargs``
+        :return: The environment
+        """
+        env_kwargs = {**self.env_kwargs, **kwargs}
+        if isinstance(self.env_id, str):
+            return gym.make(self.env_id, **env_kwargs)
+        return self.env_id(**env_kwargs)
+
+
+class Phase(NamedTuple):
+    """
+    A training phase: steps ``[start, end)`` spent on task ``task_id``.
+
+    :param task_id: Index of the task in the sequence's ``tasks``
+    :param start: First step (in ``num_timesteps``) of the phase
+    :param end: Step at which the phase ends (exclusive)
+    """
+
+    task_id: int
+    start: int
+    end: int
+
+
+class TaskSequence:
+    """
+    An ordered list of tasks trained one after the other, the whole list ``n_cycles`` times.
+
+    :param tasks: The tasks, in training order; their names must be unique
+    :param n_cycles: Number of passes over the tasks
+    :param scale: Factor applied to every task's ``n_timesteps`` (rounded, at least one step): ``scale=0.01``
+        gives a quick smoke run of a benchmark-sized suite
+    :param name: Name of the sequence (the suite), for logs and plots
+    """
+
+    def __init__(self, tasks: Sequence[Task], n_cycles: int = 1, scale: float = 1.0, name: Optional[str] = None) -> None:
+        self.tasks = list(tasks)
+        if not self.tasks:
+            raise ValueError("A TaskSequence needs at least one task")
+        names = [task.name for task in self.tasks]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"Task names must be unique within a sequence, repeated: {duplicates}")
+        if n_cycles < 1:
+            raise ValueError(f"n_cycles must be at least 1, got {n_cycles}")
+        if not scale > 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        self.n_cycles = n_cycles
+        self.scale = scale
+        self.name = name
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __repr__(self) -> str:
+        return f"TaskSequence(name={self.name!r}, tasks={self.task_names}, n_cycles={self.n_cycles}, scale={self.scale})"
+
+    @property
+    def task_names(self) -> list[str]:
+        """The task names, indexed by task id."""
+        return [task.name for task in self.tasks]
+
+    def task_timesteps(self, task_id: int) -> int:
+        """
+        :param task_id: Index of the task
+        :return: The scaled step budget of one phase on that task
+        """
+        return max(1, round(self.tasks[task_id].n_timesteps * self.scale))
+
+    def schedule(self) -> list[Phase]:
+        """
+        :return: The training phases in order: the tasks in order, ``n_cycles`` times, each for its scaled budget
+        """
+        phases, start = [], 0
+        for _ in range(self.n_cycles):
+            for task_id in range(len(self.tasks)):
+                end = start + self.task_timesteps(task_id)
+                phases.append(Phase(task_id, start, end))
+                start = end
+        return phases
+
+    @property
+    def total_timesteps(self) -> int:
+        """Training steps of the whole sequence (the ``end`` of the last phase)."""
+        return self.schedule()[-1].end
+
+    def phase_index_at(self, step: int) -> int:
+        """
+        :param step: A training step (``num_timesteps``)
+        :return: Index in :meth:`schedule` of the phase containing ``step``; the last phase for steps past the end
+        """
+        ends = [phase.end for phase in self.schedule()]
+        return min(bisect.bisect_right(ends, step), len(ends) - 1)
+
+    def task_id_at(self, step: int) -> int:
+        """
+        :param step: A training step (``num_timesteps``)
+        :return: The task scheduled at that step
+        """
+        return self.schedule()[self.phase_index_at(step)].task_id
+
+
+# --------------------------------------------------------------------------------------------------
+# Environments
+# --------------------------------------------------------------------------------------------------
+
+
+def _tasks_of(tasks: Union[TaskSequence, Sequence[Task]]) -> list[Task]:
+    return list(tasks.tasks) if isinstance(tasks, TaskSequence) else list(tasks)
+
+
+class ContinualTaskEnv(gym.Env):
+    """
+    One environment over several tasks: holds one environment per task, created on first use, and
+    forwards ``reset``/``step``/``render`` to the active one. ``info["task_id"]`` holds the id of the
+    task that produced the transition (or the reset observation).
+
+    :meth:`set_task` takes effect at the next reset. If an episode is running, the next ``step`` is
+    still taken on the old task and returned with ``truncated=True`` (and ``info["task_switch"] = True``),
+    so that the episode never mixes two tasks and the learner bootstraps its value (a truncation, not a
+    termination); the vectorized env then resets it on the new task. This costs at most one step on the
+    old task per switch, rather than splicing the new task's dynamics onto an observation of the old
+    one (or resetting behind the algorithm's back, which would leave a wrong transition in its buffer).
+
+    Every task must have the same observation and action spaces (a ``ValueError`` is raised otherwise):
+    different spaces are not yet supported.
+
+    Environments are seeded: the first reset of each task's environment gets a seed drawn from this
+    environment's ``np_random``, so that a seeded ``ContinualTaskEnv`` is reproducible across switches.
+
+    :param tasks: A :class:`TaskSequence` or a list of :class:`Task`
+    :param task_id: The task active at the first reset
+    :param env_kwargs: Extra keyword arguments passed to every task's factory (``render_mode`` ...)
+    """
+
+    def __init__(
+        self,
+        tasks: Union[TaskSequence, Sequence[Task]],
+        task_id: int = 0,
+        env_kwargs: Optional[dict[str, Any]] = None,
+    ) -> None:
+        super().__init__()
+        self.tasks = _tasks_of(tasks)
+        self._check_task_id(task_id)
+        self.env_kwargs = env_kwargs or {}
+        self.envs: dict[int, gym.Env] = {}
+        self._needs_seed: set[int] = set()
+        self._task_id = task_id
+        self._pending_task_id: Optional[int] = None
+        first_env = self._get_env(task_id)
+        self.observation_space = first_env.observation_space
+        self.action_space = first_env.action_space
+        self.render_mode = getattr(first_env, "render_mode", None)
+        self.metadata = getattr(first_env, "metadata", self.metadata)
+
+    @property
+    def task_id(self) -> int:
+        """The task of the running episode."""
+        return self._task_id
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of tasks."""
+        return len(self.tasks)
+
+    @property
+    def active_env(self) -> gym.Env:
+        """The environment of the running episode."""
+        return self.envs[self._task_id]
+
+    def _check_task_id(self, task_id: int) -> None:
+        if not 0 <= task_id < len(self.tasks):
+            raise ValueError(f"task_id must be in [0, {len(self.tasks)}), got {task_id}")
+
+    def _get_env(self, task_id: int) -> gym.Env:
+        if task_id not in self.envs:
+            env = self.tasks[task_id].make_env(**self.env_kwargs)
+            if self.envs:
+                first_id, first_env = next(iter(self.envs.items()))
+                check_same_spaces(first_env, env, self.tasks[first_id].name, self.tasks[task_id].name)
+            self.envs[task_id] = env
+            self._needs_seed.add(task_id)
+        return self.envs[task_id]
+
+    def set_task(self, task_id: int) -> None:
+        """
+        Switch to another task at the next reset; the running episode is truncated at its next step.
+
+        :param task_id: Index of the task
+        """
+        self._check_task_id(task_id)
+        self._pending_task_id = None if task_id == self._task_id else task_id
+
+    def reset(self, *, seed: Optional[int] = None, options: Optional[dict[str, Any]] = None) -> tuple[Any, dict[str, Any]]:
+        """
+        Start an episode, on the task set by :meth:`set_task` if one is pending.
+
+        :param seed: Seed of this environment (and, through it, of every task's environment)
+        :param options: Passed to the task's environment
+        :return: The first observation and the info dict, with ``info["task_id"]``
+        """
+        super().reset(seed=seed)
+        if seed is not None:
+            # A new seed re-seeds every task's environment at its next first reset.
+            self._needs_seed = set(self.envs)
+        if self._pending_task_id is not None:
+            self._task_id, self._pending_task_id = self._pending_task_id, None
+        env = self._get_env(self._task_id)
+        task_seed = None
+        if self._task_id in self._needs_seed:
+            self._needs_seed.discard(self._task_id)
+            task_seed = int(self.np_random.integers(2**31 - 1))
+        observation, info = env.reset(seed=task_seed, options=options)
+        info[TASK_ID_KEY] = self._task_id
+        return observation, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """
+        Step the active task's environment; truncate the episode if a switch is pending.
+
+        :param action: The action
+        :return: Observation, reward, terminated, truncated and info (with ``info["task_id"]``, and
+            ``info["task_switch"] = True`` on a step truncated by a switch)
+        """
+        observation, reward, terminated, truncated, info = self.active_env.step(action)
+        info[TASK_ID_KEY] = self._task_id
+        if self._pending_task_id is not None and not (terminated or truncated):
+            truncated = True
+            info[TASK_SWITCH_KEY] = True
+        return observation, reward, terminated, truncated, info
+
+    def render(self) -> Any:
+        """:return: The active task's rendering"""
+        return self.active_env.render()
+
+    def close(self) -> None:
+        """Close every task's environment."""
+        for env in self.envs.values():
+            env.close()
+        self.envs.clear()
+
+
+def check_same_spaces(
+    reference: Union[gym.Env, VecEnv], other: Union[gym.Env, VecEnv], reference_name: str, other_name: str
+) -> None:
+    """
+    Raise a ``ValueError`` if two tasks' environments have different observation or action spaces.
+
+    :param reference: Environment of the first task
+    :param other: Environment of the other task
+    :param reference_name: Name of the first task, for the message
+    :param other_name: Name of the other task, for the message
+    """
+    for kind in ("observation_space", "action_space"):
+        reference_space, other_space = getattr(reference, kind), getattr(other, kind)
+        if reference_space != other_space:
+            raise ValueError(
+                f"Task {other_name!r} has {kind} {other_space} but task {reference_name!r} has {reference_space}: "
+                "tasks with different observation or action spaces are not yet supported"
+            )
+
+
+def make_continual_vec_env(
+    sequence: Union[TaskSequence, Sequence[Task]],
+    n_envs: int = 1,
+    seed: Optional[int] = None,
+    vec_env_cls: Optional[type[Union[DummyVecEnv, VecEnv]]] = DummyVecEnv,
+    wrapper_class: Optional[Callable[[gym.Env], gym.Env]] = None,
+    task_id: int = 0,
+    wrapper_kwargs: Optional[dict[str, Any]] = None,
+    vec_env_kwargs: Optional[dict[str, Any]] = None,
+    monitor_dir: Optional[str] = None,
+    env_kwargs: Optional[dict[str, Any]] = None,
+) -> VecEnv:
+    """
+    One Stable-Baselines3 ``VecEnv`` over a whole task sequence: ``n_envs`` copies of a
+    :class:`ContinualTaskEnv`, each ``Monitor``-wrapped (episode statistics, with the task id recorded
+    per episode), as ``make_vec_env`` builds them. Wrap the result in ``VecNormalize`` or other
+    ``VecEnvWrapper`` s as usual; :class:`ContinualTaskCallback` reaches the sub-environments through them.
+
+    :param sequence: The tasks
+    :param n_envs: Number of parallel environments
+    :param seed: Seed of the first environment (``seed + rank`` for the others)
+    :param vec_env_cls: ``DummyVecEnv`` or ``SubprocVecEnv`` (``None``: ``DummyVecEnv``)
+    :param wrapper_class: Gymnasium wrapper applied to each environment, after ``Monitor``
+    :param task_id: Task active at the first reset
+    :param wrapper_kwargs: Keyword arguments of ``wrapper_class``
+    :param vec_env_kwargs: Keyword arguments of ``vec_env_cls``
+    :param monitor_dir: Where the ``Monitor`` files go (``None``: not written)
+    :param env_kwargs: Extra keyword arguments passed to every task's factory
+    :return: The vectorized environment
+    """
+    return make_vec_env(
+        ContinualTaskEnv,
+        n_envs=n_envs,
+        seed=seed,
+        env_kwargs={"tasks": sequence, "task_id": task_id, "env_kwargs": env_kwargs},
+        monitor_dir=monitor_dir,
+        wrapper_class=wrapper_class,
+        wrapper_kwargs=wrapper_kwargs,
+        vec_env_cls=vec_env_cls,
+        vec_env_kwargs=vec_env_kwargs,
+        monitor_kwargs={"info_keywords": (TASK_ID_KEY,)},
+    )
+
+
+def _vec_wrappers(env: VecEnv) -> tuple[list[VecEnvWrapper], VecEnv]:
+    """The ``VecEnvWrapper`` s around a VecEnv, outermost first, and the innermost VecEnv."""
+    wrappers = []
+    while isinstance(env, VecEnvWrapper):
+        wrappers.append(env)
+        env = env.venv
+    return wrappers, env
+
+
+def mirror_vec_wrappers(training_env: VecEnv, eval_env: VecEnv) -> VecEnv:
+    """
+    Wrap an evaluation env like the training env where it matters for the policy's inputs:
+    ``VecNormalize`` (frozen, raw rewards; statistics synced before each evaluation) and
+    ``VecFrameStack``. Other wrappers are left out: ``VecTransposeImage`` is redone by ``policy.predict``
+    and monitoring wrappers do not change observations.
+    """
+    wrappers, _ = _vec_wrappers(training_env)
+    for wrapper in reversed(wrappers):
+        if isinstance(wrapper, VecNormalize):
+            eval_env = VecNormalize(
+                eval_env,
+                training=False,
+                norm_obs=wrapper.norm_obs,
+                norm_reward=False,
+                clip_obs=wrapper.clip_obs,
+                gamma=wrapper.gamma,
+                epsilon=wrapper.epsilon,
+                norm_obs_keys=wrapper.norm_obs_keys,
+            )
+        elif isinstance(wrapper, VecFrameStack):
+            stacked = wrapper.stacked_obs
+            if hasattr(stacked, "sub_stacked_observations"):
+                channels_order: Union[str, dict[str, str]] = {
+                    key: "first" if sub.channels_first else "last" for key, sub in stacked.sub_stacked_observations.items()
+                }
+                n_stack = next(iter(stacked.sub_stacked_observations.values())).n_stack
+            else:
+                channels_order, n_stack = ("first" if stacked.channels_first else "last"), stacked.n_stack
+            eval_env = VecFrameStack(eval_env, n_stack=n_stack, channels_order=channels_order)
+    return eval_env
+
+
+def sync_normalization(training_env: VecEnv, eval_env: VecEnv) -> None:
+    """
+    Copy the observation statistics of every ``VecNormalize`` of the training env to the matching
+    (same rank, counted from the outside) ``VecNormalize`` of the evaluation env.
+
+    :param training_env: The training environment
+    :param eval_env: An evaluation environment wrapped by :func:`mirror_vec_wrappers` or alike
+    """
+    training_norms = [w for w in _vec_wrappers(training_env)[0] if isinstance(w, VecNormalize)]
+    eval_norms = [w for w in _vec_wrappers(eval_env)[0] if isinstance(w, VecNormalize)]
+    for training_norm, eval_norm in zip(training_norms, eval_norms, strict=False):
+        if hasattr(training_norm, "obs_rms"):
+            eval_norm.obs_rms = deepcopy(training_norm.obs_rms)
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation table and metrics
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationTable:
+    """
+    Periodic evaluations of one model on every task of a sequence.
+
+    :param task_names: The task names, indexed by task id
+    :param steps: Training step of each evaluation, shape ``(n_evaluations,)``, non-decreasing
+    :param returns: Mean evaluation return, shape ``(n_evaluations, n_tasks)``
+    :param std_returns: Standard deviation of the evaluation returns, same shape (``None``: unknown)
+    """
+
+    task_names: list[str]
+    steps: np.ndarray
+    returns: np.ndarray
+    std_returns: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        self.steps = np.asarray(self.steps, dtype=np.int64)
+        self.returns = np.asarray(self.returns, dtype=np.float64).reshape(len(self.steps), len(self.task_names))
+        if self.std_returns is not None:
+            self.std_returns = np.asarray(self.std_returns, dtype=np.float64).reshape(self.returns.shape)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def to_csv(self, path: str) -> None:
+        """
+        Write the table in long format, one row per (evaluation, task): ``step,task_id,task,mean_return,std_return``.
+
+        :param path: The CSV file
+        """
+        with open(path, "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["step", "task_id", "task", "mean_return", "std_return"])
+            for row, step in enumerate(self.steps):
+                for task_id, name in enumerate(self.task_names):
+                    std = "" if self.std_returns is None else repr(float(self.std_returns[row, task_id]))
+                    writer.writerow([int(step), task_id, name, repr(float(self.returns[row, task_id])), std])
+
+    @classmethod
+    def from_csv(cls, path: str) -> "EvaluationTable":
+        """
+        Read a table written by :meth:`to_csv`.
+
+        :param path: The CSV file
+        :return: The table
+        """
+        with open(path, newline="") as file:
+            rows = list(csv.DictReader(file))
+        names: dict[int, str] = {}
+        by_step: dict[int, dict[int, tuple[float, float]]] = {}
+        for row in rows:
+            task_id = int(row["task_id"])
+            names[task_id] = row["task"]
+            std = float(row["std_return"]) if row.get("std_return") else math.nan
+            by_step.setdefault(int(row["step"]), {})[task_id] = (float(row["mean_return"]), std)
+        task_ids = sorted(names)
+        steps = sorted(by_step)
+        returns = [[by_step[step].get(task_id, (math.nan, math.nan))[0] for task_id in task_ids] for step in steps]
+        stds = [[by_step[step].get(task_id, (math.nan, math.nan))[1] for task_id in task_ids] for step in steps]
+        return cls([names[task_id] for task_id in task_ids], np.array(steps), np.array(returns), np.array(stds))
+
+
+def _per_task(values: Optional[Sequence[Optional[float]]], n_tasks: int, fallback: np.ndarray) -> np.ndarray:
+    if values is None:
+        return fallback.copy()
+    if len(values) != n_tasks:
+        raise ValueError(f"Expected one reference value per task ({n_tasks}), got {len(values)}")
+    return np.array([fallback[i] if value is None else float(value) for i, value in enumerate(values)])
+
+
+def normalize_returns(
+    returns: np.ndarray,
+    reference_min: Optional[Sequence[Optional[float]]] = None,
+    reference_max: Optional[Sequence[Optional[float]]] = None,
+) -> np.ndarray:
+    """
+    Per-task performance in ``[0, 1]``: ``(return - min) / (max - min)``, clipped, the stand-in for
+    Continual World's success rate.
+
+    The reference ``min``/``max`` of a task is given by the user (for example a random policy's and an
+    expert's return, which makes numbers comparable across runs), or else taken as the minimum and
+    maximum of that task's evaluations over the whole run (the default: self-contained, but only
+    comparable within the run; the best evaluation of every task scores 1). ``None`` entries in a given
+    list fall back to the run's values. A task whose run-derived span is zero (every evaluation equal)
+    scores 0 throughout: the run carries no information about it.
+
+    :param returns: Mean evaluation returns, shape ``(n_evaluations, n_tasks)``
+    :param reference_min: Return mapped to 0, per task
+    :param reference_max: Return mapped to 1, per task
+    :return: Normalised performance, same shape
+    """
+    returns = np.asarray(returns, dtype=np.float64)
+    n_tasks = returns.shape[1]
+    low = _per_task(reference_min, n_tasks, np.nanmin(returns, axis=0))
+    high = _per_task(reference_max, n_tasks, np.nanmax(returns, axis=0))
+    given = np.zeros(n_tasks, dtype=bool)
+    for values in (reference_min, reference_max):
+        if values is not None:
+            given |= np.array([value is not None for value in values])
+    if np.any((high <= low) & given):
+        raise ValueError(f"Reference max must exceed reference min for every task, got min={low} max={high}")
+    span = high - low
+    safe_span = np.where(span > 0, span, 1.0)
+    normalized = np.where(span > 0, (returns - low) / safe_span, 0.0)
+    return np.clip(normalized, 0.0, 1.0)
+
+
+def performance_at(steps: np.ndarray, normalized: np.ndarray, step: int) -> np.ndarray:
+    """
+    :param steps: Evaluation steps, shape ``(n_evaluations,)``, non-decreasing
+    :param normalized: Normalised performance, shape ``(n_evaluations, n_tasks)``
+    :param step: A training step
+    :return: The performance of every task at the last evaluation made at or before ``step`` (NaN if none)
+    """
+    index = np.searchsorted(np.asarray(steps), step, side="right") - 1
+    if index < 0:
+        return np.full(normalized.shape[1], math.nan)
+    return np.asarray(normalized[index], dtype=np.float64)
+
+
+def average_performance(normalized: np.ndarray) -> float:
+    """
+    Continual World's average performance: the mean over tasks of the normalised performance at the
+    end of training (the last evaluation).
+
+    :param normalized: Normalised performance, shape ``(n_evaluations, n_tasks)``
+    :return: The average performance, in ``[0, 1]``
+    """
+    return float(np.mean(np.asarray(normalized)[-1]))
+
+
+def forgetting(steps: np.ndarray, normalized: np.ndarray, phases: Sequence[Phase]) -> np.ndarray:
+    """
+    Continual World's forgetting, per task: normalised performance at the end of the task's last
+    training phase minus that at the end of training. Positive: forgotten; negative: improved by later
+    tasks (backward transfer). The task of the final phase has 0. Average with ``np.nanmean``.
+
+    :param steps: Evaluation steps, shape ``(n_evaluations,)``, non-decreasing
+    :param normalized: Normalised performance, shape ``(n_evaluations, n_tasks)``
+    :param phases: The phases actually trained, in order
+    :return: Forgetting per task, shape ``(n_tasks,)``; NaN for a task that was never trained
+    """
+    normalized = np.asarray(normalized, dtype=np.float64)
+    final = normalized[-1]
+    result = np.full(normalized.shape[1], math.nan)
+    for phase in phases:  # later phases overwrite earlier ones: the last phase of each task wins
+        result[phase.task_id] = performance_at(steps, normalized, phase.end)[phase.task_id] - final[phase.task_id]
+    return result
+
+
+def area_under_curve(steps: np.ndarray, values: np.ndarray, start: float, end: float) -> float:
+    """
+    Mean value of a curve over ``[start, end]``: the trapezoidal area under the evaluations made in that
+    interval divided by the span they cover (Continual World's ``AUC / Delta``).
+
+    :param steps: Evaluation steps
+    :param values: Values at those steps
+    :param start: Start of the interval
+    :param end: End of the interval
+    :return: The mean value; NaN with fewer than two evaluations in the interval
+    """
+    steps, values = np.asarray(steps, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    inside = (steps >= start) & (steps <= end)
+    steps, values = steps[inside], values[inside]
+    if len(steps) < 2 or steps[-1] <= steps[0]:
+        return math.nan
+    area = float(np.sum((values[1:] + values[:-1]) * np.diff(steps)) / 2.0)
+    return area / float(steps[-1] - steps[0])
+
+
+def forward_transfer(
+    steps: np.ndarray,
+    normalized: np.ndarray,
+    phases: Sequence[Phase],
+    reference_curves: Optional[Sequence[Optional[tuple[np.ndarray, np.ndarray]]]] = None,
+) -> np.ndarray:
+    """
+    Continual World's forward transfer, per task: ``(AUC_task - AUC_reference) / (1 - AUC_reference)``,
+    where ``AUC_task`` is the mean normalised performance of the task during its first training phase
+    and ``AUC_reference`` that of a reference curve, the same task trained alone from scratch for as
+    long (steps counted from 0). Without reference curves forward transfer is undefined: NaN (reported
+    as ``None`` in the metrics files).
+
+    :param steps: Evaluation steps, shape ``(n_evaluations,)``
+    :param normalized: Normalised performance, shape ``(n_evaluations, n_tasks)``
+    :param phases: The phases actually trained, in order
+    :param reference_curves: Per task, ``(steps, normalised performance)`` of single-task training, or ``None``
+    :return: Forward transfer per task, shape ``(n_tasks,)``; NaN without a reference, for an untrained
+        task, or when the reference already reaches 1 throughout
+    """
+    normalized = np.asarray(normalized, dtype=np.float64)
+    n_tasks = normalized.shape[1]
+    result = np.full(n_tasks, math.nan)
+    if reference_curves is None:
+        return result
+    first_phases: dict[int, Phase] = {}
+    for phase in phases:
+        first_phases.setdefault(phase.task_id, phase)
+    for task_id, phase in first_phases.items():
+        reference = reference_curves[task_id]
+        if reference is None:
+            continue
+        auc_task = area_under_curve(steps, normalized[:, task_id], phase.start, phase.end)
+        auc_reference = area_under_curve(reference[0], reference[1], 0, phase.end - phase.start)
+        if auc_reference < 1.0:
+            result[task_id] = (auc_task - auc_reference) / (1.0 - auc_reference)
+    return result
+
+
+def adaptation_speed(steps: np.ndarray, normalized: np.ndarray, phases: Sequence[Phase], fraction: float = 0.8) -> np.ndarray:
+    """
+    How fast a task is recovered when it comes back: for each phase, the number of steps from the
+    phase start until the task's normalised performance first reaches ``fraction`` of its best
+    performance at any earlier evaluation (at or before the phase start), looking at the evaluations
+    made during the phase. Normalised performance, rather than raw return, keeps the target meaningful
+    for negative returns (80% of -100 would be above -100).
+
+    NaN for a task's first phase (nothing to recover) and when the target is not reached before the
+    phase ends. 0 when the task was not forgotten at all.
+
+    :param steps: Evaluation steps, shape ``(n_evaluations,)``
+    :param normalized: Normalised performance, shape ``(n_evaluations, n_tasks)``
+    :param phases: The phases actually trained, in order
+    :param fraction: Fraction of the best earlier performance to reach
+    :return: Steps to adapt, per phase, shape ``(len(phases),)``
+    """
+    steps, normalized = np.asarray(steps), np.asarray(normalized, dtype=np.float64)
+    result = np.full(len(phases), math.nan)
+    seen: set[int] = set()
+    for index, phase in enumerate(phases):
+        if phase.task_id not in seen:
+            seen.add(phase.task_id)
+            continue
+        earlier = normalized[steps <= phase.start, phase.task_id]
+        if len(earlier) == 0:
+            continue
+        target = fraction * np.nanmax(earlier)
+        during = np.flatnonzero((steps >= phase.start) & (steps <= phase.end) & (normalized[:, phase.task_id] >= target))
+        if len(during) > 0:
+            result[index] = float(steps[during[0]] - phase.start)
+    return result
+
+
+def _none_if_nan(value: Any) -> Optional[float]:
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def compute_metrics(
+    table: EvaluationTable,
+    phases: Sequence[Phase],
+    reference_min: Optional[Sequence[Optional[float]]] = None,
+    reference_max: Optional[Sequence[Optional[float]]] = None,
+    reference_curves: Optional[Mapping[str, tuple[Sequence[float], Sequence[float]]]] = None,
+    fraction: float = 0.8,
+) -> dict[str, Any]:
+    """
+    Every continual-learning metric of a run, as a JSON-ready dictionary (NaN written as ``None``).
+
+    The time axis is the periodic evaluation of every task, never an average over training episodes:
+    when failing ends episodes early (a falling robot), most episodes are failures, so an episode
+    average is dominated by them and hides a late recovery, while an evaluation every ``eval_freq``
+    steps weighs every point of the run alike.
+
+    :param table: The evaluations
+    :param phases: The phases actually trained, in order
+    :param reference_min: Return mapped to 0, per task (``None``: the task's minimum over the run)
+    :param reference_max: Return mapped to 1, per task (``None``: the task's maximum over the run)
+    :param reference_curves: Per task name, ``(steps, returns)`` of single-task training from scratch, for
+        forward transfer (normalised like the run); ``None``: forward transfer is not computed
+    :param fraction: Target fraction of :func:`adaptation_speed`
+    :return: ``average_performance``, ``forgetting``, ``forward_transfer``, ``adaptation_speed`` (averages;
+        ``None`` when undefined), ``tasks`` (per-task values) and ``phases`` (per-phase values)
+    """
+    n_tasks = len(table.task_names)
+    low = _per_task(reference_min, n_tasks, np.nanmin(table.returns, axis=0))
+    high = _per_task(reference_max, n_tasks, np.nanmax(table.returns, axis=0))
+    normalized = normalize_returns(table.returns, reference_min, reference_max)
+    per_task_forgetting = forgetting(table.steps, normalized, phases)
+    curves: Optional[list[Optional[tuple[np.ndarray, np.ndarray]]]] = None
+    if reference_curves is not None:
+        unknown = sorted(set(reference_curves) - set(table.task_names))
+        if unknown:
+            raise ValueError(f"Reference curves for unknown tasks {unknown}, tasks are {table.task_names}")
+        curves = []
+        for task_id, name in enumerate(table.task_names):
+            if name not in reference_curves:
+                curves.append(None)
+                continue
+            curve_steps, curve_returns = (np.asarray(values, dtype=np.float64) for values in reference_curves[name])
+            curve = normalize_returns(curve_returns.reshape(-1, 1), [low[task_id]], [high[task_id]]).ravel()
+            curves.append((curve_steps, curve))
+    per_task_transfer = forward_transfer(table.steps, normalized, phases, curves)
+    per_phase_speed = adaptation_speed(table.steps, normalized, phases, fraction)
+
+    def nanmean(values: np.ndarray) -> Optional[float]:
+        values = np.asarray(values, dtype=np.float64)
+        return None if np.all(np.isnan(values)) else float(np.nanmean(values))
+
+    tasks = []
+    for task_id, name in enumerate(table.task_names):
+        speeds = [per_phase_speed[i] for i, phase in enumerate(phases) if phase.task_id == task_id]
+        tasks.append(
+            {
+                "task_id": task_id,
+                "task": name,
+                "reference_min": float(low[task_id]),
+                "reference_max": float(high[task_id]),
+                "final_return": float(table.returns[-1, task_id]),
+                "final_performance": float(normalized[-1, task_id]),
+                "forgetting": _none_if_nan(per_task_forgetting[task_id]),
+                "forward_transfer": _none_if_nan(per_task_transfer[task_id]),
+                "adaptation_speed": nanmean(np.array(speeds[1:])) if len(speeds) > 1 else None,
+            }
+        )
+    return {
+        "average_performance": average_performance(normalized),
+        "forgetting": nanmean(per_task_forgetting),
+        "forward_transfer": nanmean(per_task_transfer),
+        "adaptation_speed": nanmean(per_phase_speed),
+        "adaptation_fraction": fraction,
+        "normalization": "given" if reference_min is not None or reference_max is not None else "run min/max",
+        "forward_transfer_note": None if reference_curves is not None else "no reference single-task curves given",
+        "tasks": tasks,
+        "phases": [
+            {
+                "task_id": phase.task_id,
+                "task": table.task_names[phase.task_id],
+                "start": int(phase.start),
+                "end": int(phase.end),
+                "adaptation_speed": _none_if_nan(per_phase_speed[index]),
+            }
+            for index, phase in enumerate(phases)
+        ],
+    }
+
+
+def write_metrics(metrics: dict[str, Any], json_path: str, csv_path: str) -> None:
+    """
+    Write the metrics of :func:`compute_metrics` as JSON, and as a CSV table with one row per task plus
+    an ``all`` row holding the averages.
+
+    :param metrics: The metrics
+    :param json_path: The JSON file
+    :param csv_path: The CSV file
+    """
+    with open(json_path, "w") as file:
+        json.dump(metrics, file, indent=2)
+    columns = ["task_id", "task", "final_performance", "forgetting", "forward_transfer", "adaptation_speed"]
+    with open(csv_path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(columns)
+        for task in metrics["tasks"]:
+            writer.writerow(["" if task[column] is None else task[column] for column in columns])
+        averages = {"task_id": "", "task": "all", "final_performance": metrics["average_performance"]}
+        averages.update({column: metrics[column] for column in columns[3:]})
+        writer.writerow(["" if averages[column] is None else averages[column] for column in columns])
+
+
+def plot_learning_curves(table: EvaluationTable, phases: Sequence[Phase], path: str, title: Optional[str] = None) -> None:
+    """
+    Plot the evaluation return of every task over training steps, with a dashed line at each task
+    switch and each phase shaded in its task's colour and labelled with its name. Uses matplotlib's Agg
+    canvas directly, without touching the global backend.
+
+    :param table: The evaluations
+    :param phases: The phases actually trained, in order
+    :param path: The image file (PNG)
+    :param title: Title of the figure
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 5))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    colors = [f"C{task_id % 10}" for task_id in range(len(table.task_names))]
+    for phase in phases:
+        axes.axvspan(phase.start, phase.end, color=colors[phase.task_id], alpha=0.08, linewidth=0)
+        axes.text(
+            (phase.start + phase.end) / 2,
+            1.0,
+            table.task_names[phase.task_id],
+            transform=axes.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color=colors[phase.task_id],
+            clip_on=False,
+        )
+    for phase in phases[1:]:
+        axes.axvline(phase.start, color="grey", linestyle="--", linewidth=0.8)
+    for task_id, name in enumerate(table.task_names):
+        axes.plot(table.steps, table.returns[:, task_id], marker=".", color=colors[task_id], label=name)
+        if table.std_returns is not None:
+            low = table.returns[:, task_id] - table.std_returns[:, task_id]
+            high = table.returns[:, task_id] + table.std_returns[:, task_id]
+            axes.fill_between(table.steps, low, high, color=colors[task_id], alpha=0.15, linewidth=0)
+    axes.set_xlabel("training steps")
+    axes.set_ylabel("evaluation return")
+    axes.legend(loc="best", fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+# --------------------------------------------------------------------------------------------------
+# Callback
+# --------------------------------------------------------------------------------------------------
+
+
+class ContinualTaskCallback(BaseCallback):
+    """
+    Train one model of any SB3 algorithm across a task sequence.
+
+    **Switching.** By default the tasks follow the sequence's :meth:`TaskSequence.schedule` by
+    ``num_timesteps``: every sub-environment of the training env is switched with
+    ``env_method("set_task", task_id)`` (which goes through ``VecNormalize`` and other wrappers) one
+    vectorized step before the boundary, so that the step starting at ``num_timesteps = t`` is taken
+    on the task scheduled at ``t``; that last step on the old task truncates the running episodes (see
+    :class:`ContinualTaskEnv`). Switches happen at the granularity of a vectorized step (``n_envs``
+    transitions). In curriculum mode (``curriculum=True``) the phases come in the same order, but a
+    phase ends as soon as the mean training return of its task over the last ``curriculum_window``
+    episodes completed during that phase reaches the task's threshold (``reward_thresholds`` or
+    ``Task.reward_threshold``), or at the latest when the phase has used its step budget. The phases
+    actually trained are in :attr:`phases` after training.
+
+    **Logging.** ``continual/task_id``, ``continual/return_<task name>`` (mean training return over the
+    task's last ``stats_window_size`` complete episodes; episodes cut by a switch are left out of every
+    statistic) and ``continual/eval_return_<task name>``, through the model's logger.
+
+    **Evaluation.** The model is evaluated on every task (``n_eval_episodes`` episodes each, deterministic
+    actions by default) at the start of training, every ``eval_freq`` steps, at each task switch and at the
+    end, on separate environments built from the task factories and wrapped like the training env
+    (``VecNormalize`` statistics synced before each evaluation).
+
+    **Files.** At the end of training, in ``log_dir`` (by default the folder of a logger that writes files):
+    ``evaluations.csv`` (step, task, mean return), ``metrics.json`` and ``metrics.csv`` (see
+    :func:`compute_metrics`) and ``learning_curves.png``.
+
+    Use one callback per ``learn()`` call.
+
+    :param sequence: The task sequence the training env was built from (:func:`make_continual_vec_env`)
+    :param eval_freq: Evaluate every ``eval_freq`` steps (``0``: only at the start, at switches and at the end)
+    :param n_eval_episodes: Episodes per task and evaluation
+    :param deterministic: Deterministic actions during evaluation
+    :param log_dir: Folder of the output files (``None``: the logger's folder if the logger writes files, such as
+        ``progress.csv`` or TensorBoard events; else nothing is written)
+    :param curriculum: Switch on reaching a return threshold instead of on schedule
+    :param curriculum_window: Number of complete episodes of the current phase averaged for the threshold
+    :param reward_thresholds: Threshold per task name, overriding ``Task.reward_threshold``
+    :param stop_at_end: Stop training when the last phase is over, even if ``learn()`` was asked for more steps
+        (else stay on the last task). On schedule, ``learn(sequence.total_timesteps)`` ends exactly as without
+        the callback; stopping a longer run or a finished curriculum drops the rollout in progress (SB3 does not
+        train on a rollout that a callback interrupts)
+    :param stats_window_size: Number of episodes averaged in ``continual/return_<task name>``
+    :param wrapper_class: The gymnasium wrapper given to :func:`make_continual_vec_env`, for the evaluation envs
+    :param wrapper_kwargs: Its keyword arguments
+    :param eval_env_factory: Builds the evaluation VecEnv of a task id, replacing the default (then no wrapper
+        is mirrored and no statistics synced: the factory's result is used as is)
+    :param eval_seed: Seed of the evaluation envs (task ``i`` gets ``eval_seed + i``); ``None``: unseeded
+    :param reference_min: Return mapped to 0 per task for the normalised metrics (``None``: run minimum)
+    :param reference_max: Return mapped to 1 per task (``None``: run maximum)
+    :param reference_curves: Single-task ``(steps, returns)`` per task name, for forward transfer
+    :param adaptation_fraction: Target fraction of :func:`adaptation_speed`
+    :param verbose: 1 to print switches and evaluations
+    """
+
+    def __init__(
+        self,
+        sequence: TaskSequence,
+        eval_freq: int = 10_000,
+        n_eval_episodes: int = 5,
+        deterministic: bool = True,
+        log_dir: Optional[str] = None,
+        curriculum: bool = False,
+        curriculum_window: int = 10,
+        reward_thresholds: Optional[Mapping[str, float]] = None,
+        stop_at_end: bool = True,
+        stats_window_size: int = 100,
+        wrapper_class: Optional[Callable[[gym.Env], gym.Env]] = None,
+        wrapper_kwargs: Optional[dict[str, Any]] = None,
+        eval_env_factory: Optional[Callable[[int], VecEnv]] = None,
+        eval_seed: Optional[int] = None,
+        reference_min: Optional[Sequence[Optional[float]]] = None,
+        reference_max: Optional[Sequence[Optional[float]]] = None,
+        reference_curves: Optional[Mapping[str, tuple[Sequence[float], Sequence[float]]]] = None,
+        adaptation_fraction: float = 0.8,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose=verbose)
+        if n_eval_episodes < 1:
+            raise ValueError(f"n_eval_episodes must be at least 1, got {n_eval_episodes}")
+        if curriculum_window < 1:
+            raise ValueError(f"curriculum_window must be at least 1, got {curriculum_window}")
+        unknown = sorted(set(reward_thresholds or {}) - set(sequence.task_names))
+        if unknown:
+            raise ValueError(f"reward_thresholds for unknown tasks {unknown}, tasks are {sequence.task_names}")
+        self.sequence = sequence
+        self.eval_freq = eval_freq
+        self.n_eval_episodes = n_eval_episodes
+        self.deterministic = deterministic
+        self.log_dir = log_dir
+        self.curriculum = curriculum
+        self.curriculum_window = curriculum_window
+        self.reward_thresholds = [(reward_thresholds or {}).get(task.name, task.reward_threshold) for task in sequence.tasks]
+        self.stop_at_end = stop_at_end
+        self.stats_window_size = stats_window_size
+        self.wrapper_class = wrapper_class
+        self.wrapper_kwargs = wrapper_kwargs
+        self.eval_env_factory = eval_env_factory
+        self.eval_seed = eval_seed
+        self.reference_min = reference_min
+        self.reference_max = reference_max
+        self.reference_curves = reference_curves
+        self.adaptation_fraction = adaptation_fraction
+        self._schedule = sequence.schedule()
+        self._phase_ends = [phase.end for phase in self._schedule]
+        self.eval_envs: list[VecEnv] = []
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._phase_index = 0
+        #: (schedule index, start step) of every phase begun, in order
+        self._phase_starts: list[tuple[int, int]] = []
+        self._boundary_eval_step: Optional[int] = None
+        self._next_eval_step = 0
+        self._eval_steps: list[int] = []
+        self._eval_returns: list[list[float]] = []
+        self._eval_stds: list[list[float]] = []
+        self._episode_returns = [deque(maxlen=self.stats_window_size) for _ in self.sequence.tasks]
+        self._curriculum_returns: deque[float] = deque(maxlen=self.curriculum_window)
+        self._done = False
+        self.phases: list[Phase] = []
+        self.metrics: Optional[dict[str, Any]] = None
+
+    # ---- properties -------------------------------------------------------------------------------
+
+    @property
+    def task_id(self) -> int:
+        """The task currently trained (switched to, possibly one step before it takes effect)."""
+        return self._schedule[self._phase_index].task_id
+
+    @property
+    def evaluations(self) -> EvaluationTable:
+        """The evaluations so far."""
+        steps, returns, stds = np.array(self._eval_steps), np.array(self._eval_returns), np.array(self._eval_stds)
+        return EvaluationTable(self.sequence.task_names, steps, returns, stds)
+
+    # ---- set-up -----------------------------------------------------------------------------------
+
+    def _n_envs(self) -> int:
+        return self.training_env.num_envs
+
+    def _phase_index_at(self, step: int) -> int:
+        return min(bisect.bisect_right(self._phase_ends, step), len(self._schedule) - 1)
+
+    def _init_callback(self) -> None:
+        self._reset_state()
+        for env in self.eval_envs:
+            env.close()
+        self.eval_envs = [self._make_eval_env(task_id) for task_id in range(len(self.sequence))]
+        if self.eval_env_factory is None:
+            training_base = _vec_wrappers(self.training_env)[1]
+            first_name = self.sequence.tasks[self.training_env.get_attr("task_id", indices=0)[0]].name
+            for task, eval_env in zip(self.sequence.tasks, self.eval_envs, strict=True):
+                check_same_spaces(training_base, _vec_wrappers(eval_env)[1], first_name, task.name)
+
+    def _make_eval_env(self, task_id: int) -> VecEnv:
+        if self.eval_env_factory is not None:
+            return self.eval_env_factory(task_id)
+        eval_env = make_continual_vec_env(
+            self.sequence,
+            n_envs=1,
+            seed=None if self.eval_seed is None else self.eval_seed + task_id,
+            wrapper_class=self.wrapper_class,
+            wrapper_kwargs=self.wrapper_kwargs,
+            task_id=task_id,
+        )
+        return mirror_vec_wrappers(self.training_env, eval_env)
+
+    def _on_training_start(self) -> None:
+        step = self.num_timesteps
+        self._phase_index = self._phase_index_at(step) if not self.curriculum else 0
+        self._phase_starts.append((self._phase_index, step))
+        self.training_env.env_method("set_task", self.task_id)
+        self.logger.record("continual/task_id", self.task_id)
+        self._evaluate()
+        if self.eval_freq > 0:
+            self._next_eval_step = (step // self.eval_freq + 1) * self.eval_freq
+        self._maybe_switch(step)
+
+    # ---- per step ---------------------------------------------------------------------------------
+
+    def _on_step(self) -> bool:
+        step = self.num_timesteps
+        self._record_episodes(self.locals.get("infos", []))
+        if self._boundary_eval_step is not None and step >= self._boundary_eval_step:
+            self._boundary_eval_step = None
+            self._evaluate()
+        if self._sequence_over(step):
+            if not self._done and self.verbose >= 1:
+                print(f"Continual: sequence over at step {step}")
+            self._done = True
+            if self.stop_at_end and self._learn_goes_on(step):
+                return False
+        else:
+            self._maybe_switch(step)
+        if self.eval_freq > 0 and step >= self._next_eval_step:
+            self._evaluate()
+            self._next_eval_step = (step // self.eval_freq + 1) * self.eval_freq
+        return True
+
+    def _learn_goes_on(self, step: int) -> bool:
+        # On schedule, a `learn()` asked for no more than the sequence ends by itself, after training on
+        # its last rollout: stopping here would drop that rollout. Only a longer `learn()` is cut short.
+        if self.curriculum:
+            return True
+        learn_end = getattr(self.model, "_total_timesteps", None)
+        return learn_end is None or learn_end > self._phase_ends[-1]
+
+    def _on_rollout_end(self) -> None:
+        self.logger.record("continual/task_id", self.task_id)
+        for task, returns in zip(self.sequence.tasks, self._episode_returns, strict=True):
+            if returns:
+                self.logger.record(f"continual/return_{task.name}", float(np.mean(returns)))
+
+    def _record_episodes(self, infos: Sequence[dict[str, Any]]) -> None:
+        for info in infos:
+            episode = info.get("episode")
+            if episode is None or info.get(TASK_SWITCH_KEY, False):
+                continue
+            task_id = episode.get(TASK_ID_KEY, info.get(TASK_ID_KEY))
+            if task_id is None:
+                continue
+            self._episode_returns[task_id].append(float(episode["r"]))
+            if task_id == self.task_id:
+                self._curriculum_returns.append(float(episode["r"]))
+
+    def _threshold_reached(self) -> bool:
+        threshold = self.reward_thresholds[self.task_id]
+        return (
+            threshold is not None
+            and len(self._curriculum_returns) >= self.curriculum_window
+            and float(np.mean(self._curriculum_returns)) >= threshold
+        )
+
+    def _sequence_over(self, step: int) -> bool:
+        if self._phase_index < len(self._schedule) - 1:
+            return False
+        if not self.curriculum:
+            return step >= self._phase_ends[-1]
+        start = self._phase_starts[-1][1]
+        return self._threshold_reached() or step - start >= self.sequence.task_timesteps(self.task_id)
+
+    def _maybe_switch(self, step: int) -> None:
+        # The next vectorized step starts at `step` and is the last on the current task: the one after
+        # it starts at `step + n_envs`, which is when the new task takes over.
+        next_start = step + self._n_envs()
+        if self.curriculum:
+            if self._phase_index >= len(self._schedule) - 1:
+                return
+            start = self._phase_starts[-1][1]
+            budget_used = next_start - start >= self.sequence.task_timesteps(self.task_id)
+            if self._threshold_reached() or budget_used:
+                self._switch(self._phase_index + 1, step, next_start)
+        else:
+            target = self._phase_index_at(next_start)
+            if target > self._phase_index:
+                self._switch(target, step, next_start)
+
+    def _switch(self, phase_index: int, step: int, next_start: int) -> None:
+        old_task = self.task_id
+        self._phase_index = phase_index
+        self._phase_starts.append((phase_index, next_start))
+        self._curriculum_returns.clear()
+        self.training_env.env_method("set_task", self.task_id)
+        self._boundary_eval_step = next_start
+        self.logger.record("continual/task_id", self.task_id)
+        if self.verbose >= 1:
+            old_name, new_name = self.sequence.task_names[old_task], self.sequence.task_names[self.task_id]
+            print(f"Continual: step {step}, switching from {old_name!r} to {new_name!r} from step {next_start}")
+
+    # ---- evaluation -------------------------------------------------------------------------------
+
+    def _evaluate(self) -> None:
+        step = self.num_timesteps
+        if self._eval_steps and self._eval_steps[-1] == step:
+            return
+        means, stds = [], []
+        for task, eval_env in zip(self.sequence.tasks, self.eval_envs, strict=True):
+            if self.eval_env_factory is None:
+                sync_normalization(self.training_env, eval_env)
+            mean, std = evaluate_policy(
+                self.model, eval_env, n_eval_episodes=self.n_eval_episodes, deterministic=self.deterministic
+            )
+            means.append(float(mean))
+            stds.append(float(std))
+            self.logger.record(f"continual/eval_return_{task.name}", float(mean))
+        self._eval_steps.append(step)
+        self._eval_returns.append(means)
+        self._eval_stds.append(stds)
+        if self.verbose >= 1:
+            summary = ", ".join(f"{name}={mean:.2f}" for name, mean in zip(self.sequence.task_names, means, strict=True))
+            print(f"Continual: evaluation at step {step}: {summary}")
+
+    # ---- end --------------------------------------------------------------------------------------
+
+    def _trained_phases(self, end: int) -> list[Phase]:
+        phases = []
+        for index, (schedule_index, start) in enumerate(self._phase_starts):
+            if start >= end and phases:
+                break  # switched to, but training stopped before the new task's first step
+            phase_end = self._phase_starts[index + 1][1] if index + 1 < len(self._phase_starts) else end
+            phases.append(Phase(self._schedule[schedule_index].task_id, start, min(phase_end, end)))
+        return phases
+
+    def _logger_dir(self) -> Optional[str]:
+        # SB3 gives every logger a folder, a fresh temporary one when nothing is saved: use it only when the
+        # logger itself writes files there.
+        writes_files = any(
+            not isinstance(output, HumanOutputFormat) or output.own_file for output in self.logger.output_formats
+        )
+        return self.logger.get_dir() if writes_files else None
+
+    def _on_training_end(self) -> None:
+        step = self.num_timesteps
+        self._evaluate()
+        self.phases = self._trained_phases(step)
+        table = self.evaluations
+        self.metrics = compute_metrics(
+            table, self.phases, self.reference_min, self.reference_max, self.reference_curves, self.adaptation_fraction
+        )
+        self.metrics["sequence"] = self.sequence.name
+        self.metrics["total_timesteps"] = int(step)
+        self.metrics["curriculum"] = self.curriculum
+        log_dir = self.log_dir if self.log_dir is not None else self._logger_dir()
+        if log_dir:
+            os.makedirs(log_dir, exist_ok=True)
+            table.to_csv(os.path.join(log_dir, "evaluations.csv"))
+            write_metrics(self.metrics, os.path.join(log_dir, "metrics.json"), os.path.join(log_dir, "metrics.csv"))
+            plot_learning_curves(table, self.phases, os.path.join(log_dir, "learning_curves.png"), title=self.sequence.name)
+        for env in self.eval_envs:
+            env.close()
+        self.eval_envs = []
