@@ -15,6 +15,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 import torch as th
+import torch.nn.functional as F
 from gymnasium import spaces
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
@@ -259,7 +260,10 @@ class GTRMixin:
                         values - rollout_data.old_values, -clip_range_vf, clip_range_vf
                     )
                 # Value loss using the TD(gae_lambda) target
-                value_loss = masked_mean((rollout_data.returns - values_pred) ** 2, mask)
+                if mask is None:
+                    value_loss = F.mse_loss(rollout_data.returns, values_pred)
+                else:
+                    value_loss = masked_mean((rollout_data.returns - values_pred) ** 2, mask)
                 # Entropy loss favours exploration; approximate it when there is no analytical form
                 entropy_loss = -masked_mean(-log_prob if entropy is None else entropy, mask)
 
@@ -272,8 +276,9 @@ class GTRMixin:
                     penalty_losses.append(penalty_loss.detach())
                     value_losses.append(value_loss.detach())
                     entropy_losses.append(entropy_loss.detach())
-                    clip_fractions.append(th.mean((th.abs(valid_ratio - 1) > clip_range).float()))
-                    ratio_deviations.append(th.mean(th.abs(valid_ratio - 1)))
+                    ratio_deviation = th.abs(valid_ratio - 1)
+                    clip_fractions.append(th.mean((ratio_deviation > clip_range).float()))
+                    ratio_deviations.append(th.mean(ratio_deviation))
                     ratio_maxima.append(th.max(valid_ratio))
                     # Approximate reverse KL for early stopping (see SB3 GH#417 and Schulman's blog)
                     log_ratio = log_prob - rollout_data.old_log_prob
@@ -287,7 +292,12 @@ class GTRMixin:
                             print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl_div:.2f}")
                         break
 
-                if not th.isfinite(loss):
+                # Optimization step
+                self.policy.optimizer.zero_grad()
+                loss.backward()
+                grad_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                # A non-finite loss always gives a non-finite gradient norm: one check covers both, before the step.
+                if not th.isfinite(grad_norm):
                     self._raise_non_finite(
                         epoch,
                         minibatch,
@@ -296,14 +306,9 @@ class GTRMixin:
                             f"{self.penalty} trust-region penalty": penalty_loss,
                             "value loss": value_loss,
                             "entropy loss": entropy_loss,
+                            "gradient norm": grad_norm,
                         },
                     )
-                # Optimization step
-                self.policy.optimizer.zero_grad()
-                loss.backward()
-                grad_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-                if not th.isfinite(grad_norm):
-                    self._raise_non_finite(epoch, minibatch, {"gradient norm": grad_norm})
                 grad_norms.append(grad_norm.detach())
                 self.policy.optimizer.step()
 

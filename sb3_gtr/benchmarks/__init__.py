@@ -1,0 +1,1 @@
+"""Benchmarks of sb3-gtr (run as modules, e.g. ``python -m sb3_gtr.benchmarks.overhead``)."""
