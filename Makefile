@@ -21,6 +21,9 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install "$(TORCH_PIN)"
 	$(BIN)/python -m pip install -e ".[all]" "$(TORCH_PIN)"
+	# procgen (the procgen-starpilot suite): only procgen-mirror has a Python 3.11 wheel, and its numpy<2 pin would
+	# downgrade numpy, so it goes in without dependencies, next to the ones it really needs.
+	$(BIN)/python -m pip install --no-deps procgen-mirror==0.10.7 gym3 gym==0.26.2 gym_notices cffi pycparser imageio
 	touch $(STAMP)
 
 demo: install

@@ -122,9 +122,23 @@ class TaskSequence:
     :param scale: Factor applied to every task's ``n_timesteps`` (rounded, at least one step): ``scale=0.01``
         gives a quick smoke run of a benchmark-sized suite
     :param name: Name of the sequence (the suite), for logs and plots
+    :param policy: The policy recommended for the suite: an alias known to both SB3's ``PPO`` and ``GTRPPO``
+        (``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"``) or a policy class; ``None``: no recommendation
+    :param policy_kwargs: The ``policy_kwargs`` recommended with ``policy`` (copied)
+    :param normalize_kwargs: Keyword arguments of the ``VecNormalize`` recommended around the training env
+        (for example ``norm_obs_keys`` for dict observations); ``None``: no recommendation
     """
 
-    def __init__(self, tasks: Sequence[Task], n_cycles: int = 1, scale: float = 1.0, name: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        tasks: Sequence[Task],
+        n_cycles: int = 1,
+        scale: float = 1.0,
+        name: Optional[str] = None,
+        policy: Optional[Union[str, type]] = None,
+        policy_kwargs: Optional[dict[str, Any]] = None,
+        normalize_kwargs: Optional[dict[str, Any]] = None,
+    ) -> None:
         self.tasks = list(tasks)
         if not self.tasks:
             raise ValueError("A TaskSequence needs at least one task")
@@ -139,6 +153,9 @@ class TaskSequence:
         self.n_cycles = n_cycles
         self.scale = scale
         self.name = name
+        self.policy = policy
+        self.policy_kwargs = dict(policy_kwargs or {})
+        self.normalize_kwargs = None if normalize_kwargs is None else dict(normalize_kwargs)
 
     def __len__(self) -> int:
         return len(self.tasks)
@@ -213,8 +230,9 @@ class ContinualTaskEnv(gym.Env):
     old task per switch, rather than splicing the new task's dynamics onto an observation of the old
     one (or resetting behind the algorithm's back, which would leave a wrong transition in its buffer).
 
-    Every task must have the same observation and action spaces (a ``ValueError`` is raised otherwise):
-    different spaces are not yet supported.
+    Every task must have the same observation and action spaces (a ``ValueError`` is raised otherwise).
+    Tasks whose spaces differ (other embodiments) can be given common padded spaces first, with
+    :func:`sb3_gtr.common.cross_embodiment.pad_task_spaces`.
 
     Environments are seeded: the first reset of each task's environment gets a seed drawn from this
     environment's ``np_random``, so that a seeded ``ContinualTaskEnv`` is reproducible across switches.
@@ -347,7 +365,8 @@ def check_same_spaces(
         if reference_space != other_space:
             raise ValueError(
                 f"Task {other_name!r} has {kind} {other_space} but task {reference_name!r} has {reference_space}: "
-                "tasks with different observation or action spaces are not yet supported"
+                "tasks with different observation or action spaces are not yet supported as they are; give them "
+                "common padded spaces with sb3_gtr.common.cross_embodiment.pad_task_spaces"
             )
 
 

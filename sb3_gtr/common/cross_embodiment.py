@@ -1,0 +1,800 @@
+"""
+One policy across embodiments: continual learning over tasks whose observation and action spaces differ, as in
+Section 5.1 of the GTR paper (MuJoCo HalfCheetah -> Walker2d -> Ant -> Humanoid): "we employ task-specific input
+layers for both actors and critics and task-specific output heads for actors".
+
+**Environment side.** :func:`pad_task_spaces` gives every task of a sequence the same spaces by wrapping its
+environment in a :class:`CrossEmbodimentWrapper`:
+
+- observations become a ``Dict``: ``"observation"``, the task's observation flattened to ``float32`` and
+  zero-padded to the largest observation size, and ``"task_id"``, the task's index as a ``Discrete(n_tasks)``.
+  The task id is kept apart from the padded vector (rather than appended as a one-hot) so that ``VecNormalize``
+  can normalise the observation without touching it (``VecNormalize(venv, norm_obs_keys=["observation"])``);
+  SB3 one-hot encodes it for the networks;
+- actions are a ``Box(-1, 1, (largest action size,))``: the wrapper keeps the task's first ``action_dim``
+  entries, drops the others (padded dimensions never reach an environment) and maps ``[-1, 1]`` affinely onto
+  the task's own bounds (Humanoid's are ``[-0.4, 0.4]``).
+
+:class:`~sb3_gtr.common.continual.ContinualTaskEnv` and the rest of the continual machinery then work unchanged.
+
+**Policy side.** :class:`TaskRoutedActorCriticPolicy`, for ``GTRPPO`` and SB3's ``PPO``: per-task input layers
+(actor and critic, each reading only its task's real observation entries), shared trunks (SimBa by default, the
+paper's network, or an MLP), per-task actor heads giving the mean of a Gaussian over the task's real action
+dimensions, per-task log standard deviations and a shared value head. A sample is routed by its task id; padded
+action dimensions are masked out of the log-probability and the entropy (:class:`MaskedDiagGaussianDistribution`)
+so that they cannot distort the probability ratio.
+
+Usage::
+
+    from stable_baselines3.common.vec_env import VecNormalize
+    from sb3_gtr import GTRPPO
+    from sb3_gtr.common.continual import make_continual_vec_env
+    from sb3_gtr.envs import make_suite
+
+    sequence = make_suite("mujoco-cross", scale=0.01)  # tasks padded by pad_task_spaces
+    env = VecNormalize(make_continual_vec_env(sequence, n_envs=1), norm_obs_keys=["observation"])
+    model = GTRPPO(sequence.policy, env, policy_kwargs=sequence.policy_kwargs)  # TaskRoutedActorCriticPolicy
+"""
+
+from collections.abc import Sequence
+from functools import partial
+from itertools import pairwise
+from typing import Any, NamedTuple, Optional, SupportsFloat, Union
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.distributions import DiagGaussianDistribution, Distribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.common.utils import get_device
+from torch import nn
+from torch.distributions import Normal
+from torch.nn import functional as F
+
+from sb3_gtr.common.continual import TASK_ID_KEY, Task, TaskSequence
+from sb3_gtr.common.torch_layers import (
+    ActivationFn,
+    NetArch,
+    SimbaBlock,
+    check_positive_int,
+    get_activation_fn,
+    parse_net_arch,
+)
+
+#: Key of the padded observation vector in the observations of :class:`CrossEmbodimentWrapper`.
+OBSERVATION_KEY = "observation"
+#: Key of the task id (a ``Discrete(n_tasks)`` entry) in the same observations.
+TASK_ID_OBS_KEY = TASK_ID_KEY
+#: Trunks of :class:`TaskRoutedActorCriticPolicy`.
+TRUNKS = ("simba", "mlp")
+
+
+# --------------------------------------------------------------------------------------------------
+# Environment side
+# --------------------------------------------------------------------------------------------------
+
+
+def cross_embodiment_spaces(n_tasks: int, obs_dim: int, action_dim: int) -> tuple[spaces.Dict, spaces.Box]:
+    """
+    :param n_tasks: Number of tasks
+    :param obs_dim: Size of the padded observation vector (the largest task's)
+    :param action_dim: Size of the padded action vector (the largest task's)
+    :return: The observation space and the action space shared by all tasks
+    """
+    observation_space = spaces.Dict(
+        {
+            OBSERVATION_KEY: spaces.Box(-np.inf, np.inf, shape=(obs_dim,), dtype=np.float32),
+            TASK_ID_OBS_KEY: spaces.Discrete(n_tasks),
+        }
+    )
+    return observation_space, spaces.Box(-1.0, 1.0, shape=(action_dim,), dtype=np.float32)
+
+
+class CrossEmbodimentWrapper(gym.Wrapper):
+    """
+    Give one task the observation and action spaces shared by all the tasks of a cross-embodiment sequence
+    (see :func:`cross_embodiment_spaces`).
+
+    Observations: the task's observation, flattened to ``float32`` and zero-padded to ``obs_dim``, with the task
+    id. Actions: only the first ``task_action_dim`` entries of an action are used (the padded ones are dropped
+    before the environment sees the action); they are clipped to ``[-1, 1]`` and mapped affinely onto the task's
+    bounds (kept as they are where the bounds are infinite).
+
+    :param env: The task's environment (a flattenable observation space and a 1-D ``Box`` action space)
+    :param task_id: Index of the task in its sequence
+    :param n_tasks: Number of tasks of the sequence
+    :param obs_dim: Size of the padded observation vector
+    :param action_dim: Size of the padded action vector
+    """
+
+    def __init__(self, env: gym.Env, task_id: int, n_tasks: int, obs_dim: int, action_dim: int) -> None:
+        super().__init__(env)
+        if not 0 <= task_id < n_tasks:
+            raise ValueError(f"task_id must be in [0, {n_tasks}), got {task_id}")
+        action_space = env.action_space
+        if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
+            raise ValueError(f"Cross-embodiment tasks need a 1-D Box action space, got {action_space}")
+        self.task_id = task_id
+        self.task_obs_dim = int(spaces.flatdim(env.observation_space))
+        self.task_action_dim = int(action_space.shape[0])
+        if self.task_obs_dim > obs_dim or self.task_action_dim > action_dim:
+            raise ValueError(
+                f"Task {task_id} has {self.task_obs_dim} observation entries and {self.task_action_dim} action "
+                f"entries, more than the padded sizes {obs_dim} and {action_dim}"
+            )
+        self.observation_space, self.action_space = cross_embodiment_spaces(n_tasks, obs_dim, action_dim)
+        self._low = action_space.low.astype(np.float64)
+        self._high = action_space.high.astype(np.float64)
+        self._bounded = np.isfinite(self._low) & np.isfinite(self._high)
+        self._action_dtype = action_space.dtype
+
+    def observation(self, observation: Any) -> dict[str, Any]:
+        """
+        :param observation: An observation of the task's environment
+        :return: The padded observation and the task id
+        """
+        padded = np.zeros(self.observation_space[OBSERVATION_KEY].shape, dtype=np.float32)
+        padded[: self.task_obs_dim] = spaces.flatten(self.env.observation_space, observation)
+        return {OBSERVATION_KEY: padded, TASK_ID_OBS_KEY: self.task_id}
+
+    def task_action(self, action: Any) -> np.ndarray:
+        """
+        :param action: A padded action, in ``[-1, 1]``
+        :return: The action the task's environment receives: its first ``task_action_dim`` entries, clipped
+            and rescaled to the task's bounds
+        """
+        action = np.asarray(action, dtype=np.float64).reshape(-1)[: self.task_action_dim]
+        action = np.clip(action, -1.0, 1.0)
+        rescaled = self._low + (action + 1.0) * 0.5 * (self._high - self._low)
+        return np.where(self._bounded, rescaled, action).astype(self._action_dtype)
+
+    def reset(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """
+        :param kwargs: Passed to the task's environment
+        :return: The first observation and the info dict
+        """
+        observation, info = self.env.reset(**kwargs)
+        return self.observation(observation), info
+
+    def step(self, action: Any) -> tuple[dict[str, Any], SupportsFloat, bool, bool, dict[str, Any]]:
+        """
+        :param action: A padded action
+        :return: Observation, reward, terminated, truncated and info of the task's environment
+        """
+        observation, reward, terminated, truncated, info = self.env.step(self.task_action(action))
+        return self.observation(observation), reward, terminated, truncated, info
+
+
+def make_cross_embodiment_env(
+    task: Task,
+    task_id: int,
+    task_obs_dims: Sequence[int],
+    task_action_dims: Sequence[int],
+    **kwargs: Any,
+) -> gym.Env:
+    """
+    Build a task's environment wrapped in a :class:`CrossEmbodimentWrapper` (the factory of the tasks returned
+    by :func:`pad_task_spaces`), checking that its spaces have the sizes the policy was told.
+
+    :param task: The original task
+    :param task_id: Index of the task in its sequence
+    :param task_obs_dims: Observation size of every task of the sequence
+    :param task_action_dims: Action size of every task of the sequence
+    :param kwargs: Extra keyword arguments of the task's factory (``render_mode`` ...)
+    :return: The wrapped environment
+    """
+    env = CrossEmbodimentWrapper(
+        task.make_env(**kwargs), task_id, len(task_obs_dims), max(task_obs_dims), max(task_action_dims)
+    )
+    expected = (task_obs_dims[task_id], task_action_dims[task_id])
+    if (env.task_obs_dim, env.task_action_dim) != expected:
+        env.close()
+        raise ValueError(
+            f"Task {task.name!r} has {env.task_obs_dim} observation and {env.task_action_dim} action entries, "
+            f"but {expected[0]} and {expected[1]} were declared"
+        )
+    return env
+
+
+class PaddedTasks(NamedTuple):
+    """
+    Tasks given common spaces by :func:`pad_task_spaces`.
+
+    :param tasks: The wrapped tasks (same names, budgets and thresholds)
+    :param task_obs_dims: Observation size of each task, before padding
+    :param task_action_dims: Action size of each task, before padding
+    """
+
+    tasks: list[Task]
+    task_obs_dims: list[int]
+    task_action_dims: list[int]
+
+    @property
+    def policy_kwargs(self) -> dict[str, Any]:
+        """The ``policy_kwargs`` telling :class:`TaskRoutedActorCriticPolicy` the size of each task."""
+        return {"task_obs_dims": list(self.task_obs_dims), "task_action_dims": list(self.task_action_dims)}
+
+
+def probe_task_spaces(tasks: Sequence[Task]) -> tuple[list[int], list[int]]:
+    """
+    Build each task's environment once to read the size of its (flattened) observations and of its actions.
+
+    :param tasks: The tasks
+    :return: The observation sizes and the action sizes
+    """
+    obs_dims, action_dims = [], []
+    for task in tasks:
+        env = task.make_env()
+        try:
+            if not isinstance(env.action_space, spaces.Box) or len(env.action_space.shape) != 1:
+                raise ValueError(
+                    f"Task {task.name!r}: cross-embodiment tasks need a 1-D Box action space, got {env.action_space}"
+                )
+            obs_dims.append(int(spaces.flatdim(env.observation_space)))
+            action_dims.append(int(env.action_space.shape[0]))
+        finally:
+            env.close()
+    return obs_dims, action_dims
+
+
+def pad_task_spaces(
+    tasks: Union[TaskSequence, Sequence[Task]],
+    task_obs_dims: Optional[Sequence[int]] = None,
+    task_action_dims: Optional[Sequence[int]] = None,
+) -> PaddedTasks:
+    """
+    Give tasks with different observation and action spaces common ones: each new task builds the original
+    task's environment and wraps it in a :class:`CrossEmbodimentWrapper`. The factories are picklable when the
+    original ones are (``SubprocVecEnv`` works).
+
+    :param tasks: The tasks (continuous actions: 1-D ``Box`` spaces)
+    :param task_obs_dims: Observation size of each task (``None``: read by building each environment once)
+    :param task_action_dims: Action size of each task (``None``: likewise); checked when an environment is built
+    :return: The padded tasks, and the sizes to pass to :class:`TaskRoutedActorCriticPolicy`
+    """
+    tasks = list(tasks.tasks) if isinstance(tasks, TaskSequence) else list(tasks)
+    if task_obs_dims is None or task_action_dims is None:
+        probed_obs_dims, probed_action_dims = probe_task_spaces(tasks)
+        task_obs_dims = probed_obs_dims if task_obs_dims is None else task_obs_dims
+        task_action_dims = probed_action_dims if task_action_dims is None else task_action_dims
+    obs_dims = [check_positive_int(dim, "task_obs_dims") for dim in task_obs_dims]
+    action_dims = [check_positive_int(dim, "task_action_dims") for dim in task_action_dims]
+    if not len(obs_dims) == len(action_dims) == len(tasks):
+        raise ValueError(f"Expected one observation and one action size per task ({len(tasks)})")
+    padded = [
+        Task(
+            task.name,
+            partial(make_cross_embodiment_env, task, task_id, obs_dims, action_dims),
+            {},
+            task.n_timesteps,
+            task.reward_threshold,
+        )
+        for task_id, task in enumerate(tasks)
+    ]
+    return PaddedTasks(padded, obs_dims, action_dims)
+
+
+# --------------------------------------------------------------------------------------------------
+# Policy side
+# --------------------------------------------------------------------------------------------------
+
+
+def _per_task(value: Union[int, Sequence[int]], n_tasks: int, name: str) -> list[int]:
+    if isinstance(value, Sequence):
+        if len(value) != n_tasks:
+            raise ValueError(f"`{name}` needs one entry per task ({n_tasks}), got {len(value)}")
+        return [check_positive_int(item, name) for item in value]
+    return [check_positive_int(value, name)] * n_tasks
+
+
+class TaskRoutedLinear(nn.Module):
+    """
+    One ``nn.Linear`` per task, chosen for each sample by its task id. Task ``k``'s layer reads the first
+    ``in_features[k]`` entries of the input and writes the first ``out_features[k]`` entries of the output (the
+    others are zero), so tasks may have inputs and outputs of different sizes. Only the layers of the tasks
+    present in a batch are run, so a sample contributes gradients to its own task's layer only.
+
+    :param in_features: Input size, per task or common
+    :param out_features: Output size, per task or common
+    :param n_tasks: Number of tasks (needed when both sizes are common)
+    """
+
+    def __init__(
+        self, in_features: Union[int, Sequence[int]], out_features: Union[int, Sequence[int]], n_tasks: Optional[int] = None
+    ) -> None:
+        super().__init__()
+        if n_tasks is None:
+            sizes = [value for value in (in_features, out_features) if isinstance(value, Sequence)]
+            if not sizes:
+                raise ValueError("TaskRoutedLinear needs `n_tasks` when the sizes are the same for every task")
+            n_tasks = len(sizes[0])
+        self.n_tasks = check_positive_int(n_tasks, "n_tasks")
+        self.in_features = _per_task(in_features, self.n_tasks, "in_features")
+        self.out_features = _per_task(out_features, self.n_tasks, "out_features")
+        self.max_in_features, self.max_out_features = max(self.in_features), max(self.out_features)
+        self.layers = nn.ModuleList(
+            nn.Linear(n_in, n_out) for n_in, n_out in zip(self.in_features, self.out_features, strict=True)
+        )
+
+    def forward_task(self, x: th.Tensor, task_id: int) -> th.Tensor:
+        """
+        :param x: Inputs of one task, shape ``(batch, >= in_features[task_id])``
+        :param task_id: The task
+        :return: Outputs zero-padded to ``(batch, max(out_features))``
+        """
+        output = self.layers[task_id](x[:, : self.in_features[task_id]])
+        return F.pad(output, (0, self.max_out_features - output.shape[-1]))
+
+    def forward(self, x: th.Tensor, task_ids: th.Tensor) -> th.Tensor:
+        """
+        :param x: Inputs, shape ``(batch, >= max(in_features))`` (entries past a task's size are ignored)
+        :param task_ids: Task id of each sample, shape ``(batch,)``
+        :return: Outputs, shape ``(batch, max(out_features))``
+        """
+        present = th.unique(task_ids).tolist()
+        if len(present) == 1:
+            return self.forward_task(x, int(present[0]))
+        output = x.new_zeros(x.shape[0], self.max_out_features)
+        for task_id in present:
+            index = th.nonzero(task_ids == task_id, as_tuple=True)[0]
+            output = output.index_copy(0, index, self.forward_task(x[index], int(task_id)))
+        return output
+
+
+class TaskRoutedNetwork(nn.Module):
+    """
+    A per-task input layer (:class:`TaskRoutedLinear`) followed by a trunk shared by all tasks.
+
+    :param input_layer: The per-task input layers
+    :param trunk: The shared trunk
+    :param latent_dim: Output size of the trunk
+    """
+
+    def __init__(self, input_layer: TaskRoutedLinear, trunk: nn.Module, latent_dim: int) -> None:
+        super().__init__()
+        self.input_layer = input_layer
+        self.trunk = trunk
+        self.latent_dim = latent_dim
+
+    def forward(self, x: th.Tensor, task_ids: th.Tensor) -> th.Tensor:
+        """
+        :param x: Padded observations, shape ``(batch, obs_dim)``
+        :param task_ids: Task id of each sample
+        :return: Latent, shape ``(batch, latent_dim)``
+        """
+        return self.trunk(self.input_layer(x, task_ids))
+
+
+def simba_task_routed_network(
+    task_obs_dims: Sequence[int], hidden_dim: int, n_blocks: int, expansion: int, activation_fn: ActivationFn
+) -> TaskRoutedNetwork:
+    """
+    SimBa with a per-task embedding: ``Linear(obs_dim_k, h)`` for task ``k``, then ``n_blocks`` shared SimBa
+    blocks and a shared ``LayerNorm(h)`` (Appendix B.2 of the GTR paper, with the first layer made per task).
+
+    :param task_obs_dims: Observation size of each task
+    :param hidden_dim: Width ``h``
+    :param n_blocks: Number of SimBa blocks
+    :param expansion: Width multiplier inside each block
+    :param activation_fn: Activation inside each block
+    :return: The network
+    """
+    hidden_dim = check_positive_int(hidden_dim, "hidden_dim")
+    blocks = [SimbaBlock(hidden_dim, expansion, activation_fn) for _ in range(check_positive_int(n_blocks, "n_blocks"))]
+    trunk = nn.Sequential(*blocks, nn.LayerNorm(hidden_dim))
+    return TaskRoutedNetwork(TaskRoutedLinear(task_obs_dims, hidden_dim), trunk, hidden_dim)
+
+
+def mlp_task_routed_network(
+    task_obs_dims: Sequence[int], layer_dims: Sequence[int], activation_fn: ActivationFn
+) -> TaskRoutedNetwork:
+    """
+    MLP with a per-task first layer: ``Linear(obs_dim_k, layer_dims[0])`` for task ``k``, then the shared
+    ``Linear`` layers of ``layer_dims[1:]``, each layer followed by the activation.
+
+    :param task_obs_dims: Observation size of each task
+    :param layer_dims: Widths of the layers (at least one)
+    :param activation_fn: Activation after each layer
+    :return: The network
+    """
+    if not layer_dims:
+        raise ValueError("The MLP trunk needs at least one layer (the per-task input layer)")
+    activation = get_activation_fn(activation_fn)
+    layers: list[nn.Module] = [activation()]
+    for in_dim, out_dim in pairwise(layer_dims):
+        layers += [nn.Linear(in_dim, out_dim), activation()]
+    return TaskRoutedNetwork(TaskRoutedLinear(task_obs_dims, layer_dims[0]), nn.Sequential(*layers), layer_dims[-1])
+
+
+class TaskObservationExtractor(BaseFeaturesExtractor):
+    """
+    Features of :class:`TaskRoutedActorCriticPolicy`: the padded observation vector followed by the one-hot task
+    id, ``(batch, obs_dim + n_tasks)``. It has no parameters: the task-specific layers come after it.
+
+    :param observation_space: A ``Dict`` with the keys ``"observation"`` (a 1-D ``Box``) and ``"task_id"`` (a
+        ``Discrete``), as :func:`cross_embodiment_spaces` makes
+    """
+
+    def __init__(self, observation_space: spaces.Dict) -> None:
+        check_cross_embodiment_observation_space(observation_space)
+        self.obs_dim = int(observation_space[OBSERVATION_KEY].shape[0])
+        self.n_tasks = int(observation_space[TASK_ID_OBS_KEY].n)
+        super().__init__(observation_space, self.obs_dim + self.n_tasks)
+
+    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
+        """
+        :param observations: Preprocessed observations (the task id one-hot encoded)
+        :return: The features
+        """
+        # The one-hot task id is (batch, n_tasks) from predict() but (batch, 1, n_tasks) from the rollout buffers
+        observation, task_one_hot = observations[OBSERVATION_KEY], observations[TASK_ID_OBS_KEY]
+        return th.cat([observation.float().flatten(start_dim=1), task_one_hot.float().flatten(start_dim=1)], dim=-1)
+
+
+def check_cross_embodiment_observation_space(observation_space: spaces.Space) -> None:
+    """
+    Raise a ``ValueError`` unless ``observation_space`` is a ``Dict`` of a 1-D ``Box`` ``"observation"`` and a
+    ``Discrete`` ``"task_id"`` (the observations of :class:`CrossEmbodimentWrapper`).
+
+    :param observation_space: The observation space
+    """
+    valid = (
+        isinstance(observation_space, spaces.Dict)
+        and set(observation_space.spaces) == {OBSERVATION_KEY, TASK_ID_OBS_KEY}
+        and isinstance(observation_space[OBSERVATION_KEY], spaces.Box)
+        and len(observation_space[OBSERVATION_KEY].shape) == 1
+        and isinstance(observation_space[TASK_ID_OBS_KEY], spaces.Discrete)
+    )
+    if not valid:
+        raise ValueError(
+            f"Task-routed policies need Dict({OBSERVATION_KEY!r}: 1-D Box, {TASK_ID_OBS_KEY!r}: Discrete) observations, "
+            f"as made by sb3_gtr.common.cross_embodiment.pad_task_spaces; got {observation_space}"
+        )
+
+
+class TaskRoutedExtractor(nn.Module):
+    """
+    Replacement of SB3's ``MlpExtractor`` for :class:`TaskRoutedActorCriticPolicy`: one :class:`TaskRoutedNetwork`
+    for the actor and one for the critic (separate per-task input layers and trunks), reading the features of
+    :class:`TaskObservationExtractor`.
+
+    :param obs_dim: Size of the padded observation vector
+    :param policy_net: The actor network
+    :param value_net: The critic network
+    :param device: PyTorch device
+    """
+
+    def __init__(
+        self, obs_dim: int, policy_net: TaskRoutedNetwork, value_net: TaskRoutedNetwork, device: Union[th.device, str] = "auto"
+    ) -> None:
+        super().__init__()
+        self.obs_dim = obs_dim
+        self.policy_net = policy_net
+        self.value_net = value_net
+        self.latent_dim_pi = policy_net.latent_dim
+        self.latent_dim_vf = value_net.latent_dim
+        self.to(get_device(device))
+
+    def split(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """
+        :param features: Features of :class:`TaskObservationExtractor`
+        :return: The padded observations and the task id of each sample
+        """
+        return features[:, : self.obs_dim], features[:, self.obs_dim :].argmax(dim=-1)
+
+    def forward(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """
+        :param features: Features of :class:`TaskObservationExtractor`
+        :return: The latent of the actor and the latent of the critic
+        """
+        return self.forward_actor(features), self.forward_critic(features)
+
+    def forward_actor(self, features: th.Tensor) -> th.Tensor:
+        """
+        :param features: Features of :class:`TaskObservationExtractor`
+        :return: The latent of the actor
+        """
+        return self.policy_net(*self.split(features))
+
+    def forward_critic(self, features: th.Tensor) -> th.Tensor:
+        """
+        :param features: Features of :class:`TaskObservationExtractor`
+        :return: The latent of the critic
+        """
+        return self.value_net(*self.split(features))
+
+
+class MaskedDiagGaussianDistribution(DiagGaussianDistribution):
+    """
+    Diagonal Gaussian over padded actions, where each sample has its own standard deviations and a mask of the
+    action dimensions that exist for it. Masked dimensions add nothing to the log-probability or the entropy
+    (so they cannot move the probability ratio), and are 0 in sampled and deterministic actions.
+
+    :param action_dim: Size of the padded action vector
+    """
+
+    def __init__(self, action_dim: int) -> None:
+        super().__init__(action_dim)
+        self.action_mask: Optional[th.Tensor] = None
+
+    def proba_distribution(  # type: ignore[override]
+        self, mean_actions: th.Tensor, log_std: th.Tensor, action_mask: Optional[th.Tensor] = None
+    ) -> "MaskedDiagGaussianDistribution":
+        """
+        :param mean_actions: Means, shape ``(batch, action_dim)``
+        :param log_std: Log standard deviations, broadcastable to the means
+        :param action_mask: ``True`` where a dimension exists, broadcastable to the means (``None``: all)
+        :return: The distribution itself
+        """
+        self.distribution = Normal(mean_actions, th.ones_like(mean_actions) * log_std.exp())
+        mask = th.ones_like(mean_actions, dtype=th.bool) if action_mask is None else action_mask.bool()
+        self.action_mask = mask.expand_as(mean_actions)
+        return self
+
+    def _masked_sum(self, values: th.Tensor) -> th.Tensor:
+        return values.masked_fill(~self.action_mask, 0.0).sum(dim=-1)
+
+    def log_prob(self, actions: th.Tensor) -> th.Tensor:
+        """
+        :param actions: Padded actions (the masked entries are ignored)
+        :return: Log-probability over the existing dimensions, shape ``(batch,)``
+        """
+        return self._masked_sum(self.distribution.log_prob(actions))
+
+    def entropy(self) -> th.Tensor:
+        """:return: Entropy over the existing dimensions, shape ``(batch,)``"""
+        return self._masked_sum(self.distribution.entropy())
+
+    def sample(self) -> th.Tensor:
+        """:return: A sample (reparametrised), 0 on the masked dimensions"""
+        return self.distribution.rsample().masked_fill(~self.action_mask, 0.0)
+
+    def mode(self) -> th.Tensor:
+        """:return: The means, 0 on the masked dimensions"""
+        return self.distribution.mean.masked_fill(~self.action_mask, 0.0)
+
+
+class TaskRoutedActorCriticPolicy(ActorCriticPolicy):
+    """
+    Actor-critic policy for tasks with different observation and action spaces (Section 5.1 of the GTR paper),
+    for ``GTRPPO`` and SB3's ``PPO``, on the ``Dict`` observations and padded ``Box`` actions of
+    :func:`pad_task_spaces`.
+
+    For a sample of task ``k`` (its ``"task_id"``):
+
+    - actor: ``Linear(obs_dim_k, h)`` (task ``k``'s own), a shared trunk, then task ``k``'s head
+      ``Linear(h, action_dim_k)`` giving the mean of a Gaussian, with task ``k``'s learnable log standard
+      deviations; padded action dimensions are masked out (:class:`MaskedDiagGaussianDistribution`);
+    - critic: ``Linear(obs_dim_k, h)`` (task ``k``'s own, separate from the actor's), a shared trunk and a shared
+      value head.
+
+    The trunk is SimBa by default (``trunk="simba"``: the paper's architecture, widths and block counts as in
+    :class:`~sb3_gtr.common.policies.SimbaActorCriticPolicy`, the first linear layer of each SimBa network being
+    the per-task one) or an MLP (``trunk="mlp"``: ``net_arch`` as in SB3, its first layer per task). Only the
+    input layers, heads and log standard deviations are per task: a small fraction of the parameters.
+
+    Each per-task input layer reads only the first ``task_obs_dims[k]`` entries of the padded observation, and a
+    sample's gradients reach only its own task's layers, the shared trunks and the value head.
+
+    :param observation_space: ``Dict("observation": Box, "task_id": Discrete)`` (see :func:`cross_embodiment_spaces`)
+    :param action_space: The padded action space, a 1-D ``Box``
+    :param lr_schedule: Learning rate schedule (could be constant)
+    :param task_obs_dims: Observation size of each task (``None``: every task uses the whole padded vector)
+    :param task_action_dims: Action size of each task (``None``: every task uses every action dimension)
+    :param trunk: ``"simba"`` or ``"mlp"``
+    :param net_arch: Layer widths of the MLP trunk, SB3 style (``None``: ``dict(pi=[64, 64], vf=[64, 64])``);
+        must be ``None`` with the SimBa trunk
+    :param activation_fn: Activation of the trunk, an ``nn.Module`` class or a name such as ``"relu"``
+    :param ortho_init: Whether to use or not orthogonal initialization
+    :param use_sde: Must be ``False`` (gSDE is not supported)
+    :param log_std_init: Initial value for the log standard deviations
+    :param full_std: Not used (gSDE only)
+    :param use_expln: Not used (gSDE only)
+    :param squash_output: Must be ``False``
+    :param features_extractor_class: Must be :class:`TaskObservationExtractor` (or a subclass)
+    :param features_extractor_kwargs: Keyword arguments to pass to the features extractor
+    :param share_features_extractor: Must be ``True`` (the extractor has no parameters)
+    :param normalize_images: Not used (no image observations)
+    :param optimizer_class: The optimizer to use, ``th.optim.Adam`` by default
+    :param optimizer_kwargs: Additional keyword arguments, excluding the learning rate, to pass to the optimizer
+    :param actor_hidden_dim: Width of the actor's SimBa trunk
+    :param actor_num_blocks: Number of SimBa blocks of the actor
+    :param critic_hidden_dim: Width of the critic's SimBa trunk
+    :param critic_num_blocks: Number of SimBa blocks of the critic
+    :param block_expansion: Width multiplier inside each SimBa block
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        task_obs_dims: Optional[Sequence[int]] = None,
+        task_action_dims: Optional[Sequence[int]] = None,
+        trunk: str = "simba",
+        net_arch: Optional[NetArch] = None,
+        activation_fn: ActivationFn = nn.ReLU,
+        ortho_init: bool = True,
+        use_sde: bool = False,
+        log_std_init: float = 0.0,
+        full_std: bool = True,
+        use_expln: bool = False,
+        squash_output: bool = False,
+        features_extractor_class: type[BaseFeaturesExtractor] = TaskObservationExtractor,
+        features_extractor_kwargs: Optional[dict[str, Any]] = None,
+        share_features_extractor: bool = True,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: Optional[dict[str, Any]] = None,
+        actor_hidden_dim: int = 128,
+        actor_num_blocks: int = 1,
+        critic_hidden_dim: int = 512,
+        critic_num_blocks: int = 2,
+        block_expansion: int = 4,
+    ):
+        check_cross_embodiment_observation_space(observation_space)
+        if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
+            raise ValueError(f"{type(self).__name__} needs a 1-D Box action space, got {action_space}")
+        if use_sde or squash_output:
+            raise ValueError(f"{type(self).__name__} does not support gSDE (`use_sde`, `squash_output`)")
+        if not share_features_extractor:
+            raise ValueError(f"{type(self).__name__} needs `share_features_extractor=True` (its extractor has no parameters)")
+        if not (isinstance(features_extractor_class, type) and issubclass(features_extractor_class, TaskObservationExtractor)):
+            raise ValueError(f"{type(self).__name__} needs a TaskObservationExtractor, got {features_extractor_class}")
+        if trunk not in TRUNKS:
+            raise ValueError(f"`trunk` must be one of {TRUNKS}, got {trunk!r}")
+        if trunk == "simba" and net_arch is not None:
+            raise ValueError(
+                f"The SimBa trunk does not use `net_arch` (got {net_arch!r}): set `actor_hidden_dim`, `actor_num_blocks`, "
+                "`critic_hidden_dim` and `critic_num_blocks`, or pass trunk='mlp'"
+            )
+        n_tasks = int(observation_space[TASK_ID_OBS_KEY].n)
+        obs_dim, action_dim = int(observation_space[OBSERVATION_KEY].shape[0]), int(action_space.shape[0])
+        self.task_obs_dims = _per_task(obs_dim if task_obs_dims is None else list(task_obs_dims), n_tasks, "task_obs_dims")
+        self.task_action_dims = _per_task(
+            action_dim if task_action_dims is None else list(task_action_dims), n_tasks, "task_action_dims"
+        )
+        if max(self.task_obs_dims) > obs_dim or max(self.task_action_dims) > action_dim:
+            raise ValueError(
+                f"Task sizes {self.task_obs_dims} (observations) and {self.task_action_dims} (actions) exceed the padded "
+                f"sizes {obs_dim} and {action_dim}"
+            )
+        self.trunk = trunk
+        self.actor_hidden_dim = check_positive_int(actor_hidden_dim, "actor_hidden_dim")
+        self.actor_num_blocks = check_positive_int(actor_num_blocks, "actor_num_blocks")
+        self.critic_hidden_dim = check_positive_int(critic_hidden_dim, "critic_hidden_dim")
+        self.critic_num_blocks = check_positive_int(critic_num_blocks, "critic_num_blocks")
+        self.block_expansion = check_positive_int(block_expansion, "block_expansion")
+        self._net_arch_arg = net_arch
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch=net_arch,
+            activation_fn=get_activation_fn(activation_fn),
+            ortho_init=ortho_init,
+            use_sde=False,
+            log_std_init=log_std_init,
+            full_std=full_std,
+            use_expln=use_expln,
+            squash_output=False,
+            features_extractor_class=features_extractor_class,
+            features_extractor_kwargs=features_extractor_kwargs,
+            share_features_extractor=True,
+            normalize_images=normalize_images,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+        )
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of tasks."""
+        return len(self.task_obs_dims)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(
+            dict(
+                net_arch=self._net_arch_arg,
+                task_obs_dims=list(self.task_obs_dims),
+                task_action_dims=list(self.task_action_dims),
+                trunk=self.trunk,
+                actor_hidden_dim=self.actor_hidden_dim,
+                actor_num_blocks=self.actor_num_blocks,
+                critic_hidden_dim=self.critic_hidden_dim,
+                critic_num_blocks=self.critic_num_blocks,
+                block_expansion=self.block_expansion,
+            )
+        )
+        return data
+
+    def _build_mlp_extractor(self) -> None:
+        """Create the per-task input layers and the shared trunks of the actor and of the critic."""
+        if self.trunk == "simba":
+            policy_net = simba_task_routed_network(
+                self.task_obs_dims, self.actor_hidden_dim, self.actor_num_blocks, self.block_expansion, self.activation_fn
+            )
+            value_net = simba_task_routed_network(
+                self.task_obs_dims, self.critic_hidden_dim, self.critic_num_blocks, self.block_expansion, self.activation_fn
+            )
+        else:
+            pi_dims, vf_dims = parse_net_arch(self.net_arch)
+            policy_net = mlp_task_routed_network(self.task_obs_dims, pi_dims, self.activation_fn)
+            value_net = mlp_task_routed_network(self.task_obs_dims, vf_dims, self.activation_fn)
+        self.mlp_extractor = TaskRoutedExtractor(
+            int(self.observation_space[OBSERVATION_KEY].shape[0]), policy_net, value_net, device=self.device
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        """
+        Create the networks, the per-task action heads and log standard deviations, and the optimizer.
+
+        :param lr_schedule: Learning rate schedule, ``lr_schedule(1)`` is the initial learning rate
+        """
+        self._build_mlp_extractor()
+        action_dim = int(self.action_space.shape[0])
+        self.action_dist = MaskedDiagGaussianDistribution(action_dim)
+        self.action_net = TaskRoutedLinear(self.mlp_extractor.latent_dim_pi, self.task_action_dims)
+        # Per task: the padded entries receive no gradient (masked out of the log-probability and the entropy)
+        self.log_std = nn.Parameter(th.full((self.n_tasks, action_dim), float(self.log_std_init)), requires_grad=True)
+        action_mask = th.arange(action_dim)[None, :] < th.as_tensor(self.task_action_dims)[:, None]
+        self.register_buffer("action_mask", action_mask, persistent=False)
+        self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
+        if self.ortho_init:
+            # SB3's gains: sqrt(2) for the hidden layers, 0.01 for the action heads, 1 for the value head
+            for module, gain in ((self.mlp_extractor, np.sqrt(2)), (self.action_net, 0.01), (self.value_net, 1.0)):
+                module.apply(partial(self.init_weights, gain=gain))
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+
+    def _features(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor]:
+        features = super().extract_features(obs, self.features_extractor)
+        return features, self.mlp_extractor.split(features)[1]  # type: ignore[index, arg-type]
+
+    def _task_distribution(self, latent_pi: th.Tensor, task_ids: th.Tensor) -> MaskedDiagGaussianDistribution:
+        mean_actions = self.action_net(latent_pi, task_ids)
+        return self.action_dist.proba_distribution(mean_actions, self.log_std[task_ids], self.action_mask[task_ids])
+
+    def _get_action_dist_from_latent(self, latent_pi: th.Tensor) -> Distribution:
+        raise NotImplementedError(f"{type(self).__name__} needs the task ids: use get_distribution(obs)")
+
+    def forward(self, obs: PyTorchObs, deterministic: bool = False) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """
+        Forward pass in all the networks (actor and critic).
+
+        :param obs: Observation
+        :param deterministic: Whether to sample or use deterministic actions
+        :return: action, value and log probability of the action
+        """
+        features, task_ids = self._features(obs)
+        latent_pi, latent_vf = self.mlp_extractor(features)
+        values = self.value_net(latent_vf)
+        distribution = self._task_distribution(latent_pi, task_ids)
+        actions = distribution.get_actions(deterministic=deterministic)
+        log_prob = distribution.log_prob(actions)
+        return actions.reshape((-1, *self.action_space.shape)), values, log_prob  # type: ignore[misc]
+
+    def evaluate_actions(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, Optional[th.Tensor]]:
+        """
+        Evaluate actions according to the current policy, given the observations.
+
+        :param obs: Observation
+        :param actions: Padded actions (entries past a task's action size are ignored)
+        :return: estimated value, log likelihood of taking those actions and entropy of the action distribution
+        """
+        features, task_ids = self._features(obs)
+        latent_pi, latent_vf = self.mlp_extractor(features)
+        distribution = self._task_distribution(latent_pi, task_ids)
+        return self.value_net(latent_vf), distribution.log_prob(actions), distribution.entropy()
+
+    def get_distribution(self, obs: PyTorchObs) -> Distribution:
+        """
+        Get the current policy distribution given the observations.
+
+        :param obs: Observation
+        :return: the action distribution
+        """
+        features, task_ids = self._features(obs)
+        return self._task_distribution(self.mlp_extractor.forward_actor(features), task_ids)
