@@ -232,6 +232,7 @@ def test_adaptive_coefficient_round_trip(tmp_path):
         (dict(mixture_anchor="yes"), "`mixture_anchor` must be True or False"),
         (dict(clip_surrogate=None), "`clip_surrogate` must be True or False"),
         (dict(clip_range=0.0), "`clip_range` must be strictly positive"),
+        (dict(clip_range=lambda progress: progress - 0.1), "`clip_range` must be strictly positive"),
         (dict(n_epochs=0), "`n_epochs` must be an integer >= 1"),
         (dict(sigma=math.nan), "`sigma` must be strictly positive"),
     ],
@@ -240,6 +241,16 @@ def test_bad_arguments_fail_before_anything_is_built(kwargs, match):
     # The environment id does not exist: the argument check must come first
     with pytest.raises(ValueError, match=match):
         GTRPPO("MlpPolicy", "NoSuchEnv-v0", **kwargs)
+
+
+def test_clip_range_schedule_ending_at_zero():
+    """The RL Zoo's ``lin_0.2`` ends at 0, where the last update runs: fine for PPO, not for |A| / clip_range."""
+    zoo_linear = lambda progress: 0.2 * progress  # noqa: E731
+    with pytest.raises(ValueError, match=r"`clip_range` must be strictly positive.*floor"):
+        GTRPPO("MlpPolicy", "CartPole-v1", clip_range=zoo_linear, **SMALL)
+    for kwargs in (dict(penalty="none"), dict(penalty_coef=0.5)):
+        model = GTRPPO("MlpPolicy", "CartPole-v1", clip_range=zoo_linear, **kwargs, **SMALL).learn(128)
+        assert th.all(th.isfinite(flat_parameters(model)))
 
 
 def test_mixture_needs_an_anchor_buffer():

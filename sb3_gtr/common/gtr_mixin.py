@@ -32,14 +32,22 @@ class NonFiniteLossError(RuntimeError):
     """Raised when a GTR update produces a NaN or infinite loss or gradient; the weights are left untouched."""
 
 
-def _check_positive_schedule(name: str, value: Union[float, Schedule], allow_zero: bool = False) -> None:
-    """Check a float, or a schedule at the start and the end of training, against ``> 0`` (or ``>= 0``)."""
+def _check_positive_schedule(
+    name: str, value: Union[float, Schedule], allow_zero: bool = False, allow_zero_at_end: bool = False
+) -> None:
+    """
+    Check a float, or a schedule at the start and the end of training, against ``> 0`` (or ``>= 0``).
+
+    The last update of ``learn()`` runs at progress remaining 0, so the end of a schedule is used.
+    """
     bound = "non-negative" if allow_zero else "strictly positive"
-    values = [value(1.0), value(0.0)] if callable(value) else [value]
-    for current in values:
+    values = (
+        [(value(1.0), allow_zero), (value(0.0), allow_zero or allow_zero_at_end)] if callable(value) else [(value, allow_zero)]
+    )
+    for current, zero_allowed in values:
         if not isinstance(current, (int, float, np.floating, np.integer)) or isinstance(current, bool):
             raise ValueError(f"`{name}` must be a {bound} float or a schedule returning one, got {current!r}.")
-        if not np.isfinite(current) or current < 0 or (current == 0 and not allow_zero):
+        if not np.isfinite(current) or current < 0 or (current == 0 and not zero_allowed):
             raise ValueError(f"`{name}` must be {bound}, got {current!r}.")
 
 
@@ -83,7 +91,18 @@ def check_gtr_arguments(
         isinstance(anchor_window, bool) or not isinstance(anchor_window, (int, np.integer)) or anchor_window < 1
     ):
         raise ValueError(f"`anchor_window` must be None (all snapshots) or an integer >= 1, got {anchor_window!r}.")
-    _check_positive_schedule("clip_range", clip_range)
+    advantage_weighted = penalty != "none" and penalty_coef == ADVANTAGE_WEIGHTED
+    try:
+        # The advantage-weighted coefficient |A| / clip_range needs clip_range > 0 in every update, the last included.
+        _check_positive_schedule("clip_range", clip_range, allow_zero_at_end=not advantage_weighted)
+    except ValueError as error:
+        if advantage_weighted and callable(clip_range):
+            raise ValueError(
+                f"{error} The advantage-weighted penalty coefficient |A| / clip_range needs clip_range > 0 up to the "
+                "last update (progress 0): give a linear schedule a floor (e.g. lin_0.2 -> 0.2 * p + 0.02) "
+                "or use a fixed `penalty_coef`."
+            ) from None
+        raise
     if isinstance(n_epochs, bool) or not isinstance(n_epochs, (int, np.integer)) or n_epochs < 1:
         raise ValueError(f"`n_epochs` must be an integer >= 1, got {n_epochs!r}.")
 
