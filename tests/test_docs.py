@@ -27,5 +27,17 @@ def test_docs_build(tmp_path):
     assert benchmarks.is_file()
     assert "Overhead of GTR over PPO" in benchmarks.read_text(encoding="utf-8")
 
-    for page in ("index", "guide/install", "guide/quickstart", "guide/diagnostics", "api/gtr_ppo", "api/penalties"):
+    for page in (
+        "index",
+        "guide/install",
+        "guide/quickstart",
+        "guide/diagnostics",
+        "api/gtr_ppo",
+        "api/penalties",
+        "guide/policies",
+        "guide/recurrent",
+        "guide/continual",
+        "api/recurrent_gtr_ppo",
+        "api/continual",
+    ):
         assert (out_dir / f"{page}.html").is_file(), page

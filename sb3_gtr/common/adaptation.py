@@ -4,7 +4,7 @@ Continue training a trained agent with GTR: :func:`load_into_gtr` turns a Stable
 ``RecurrentGTRPPO``) with the same policy, the same hyperparameters and the same optimizer state, on a
 new environment, so that adapting a trained agent to a changed task is one call::
 
-    from stable_baselines3 import PPO
+    import gymnasium as gym
     from sb3_gtr.common.adaptation import load_into_gtr
 
     model = load_into_gtr("ppo_halfcheetah.zip", gym.make("HalfCheetah-v5", forward_reward_weight=-1.0))

@@ -1,0 +1,242 @@
+"""
+Training throughput of the paper's architectures.
+
+* ``recurrent``: ``RecurrentGTRPPO`` with the LayerNorm-GRU policy against sb3-contrib's
+  ``RecurrentPPO`` with its LSTM at the same hidden size (and ``RecurrentGTRPPO`` with the LSTM,
+  which separates the cost of the GTR update from the cost of the recurrent core).
+  Target of the issue: at most 1.5x the LSTM's wall time.
+* ``simba``: ``GTRPPO`` with the SimBa policy at the paper's widths (actor 128, critic 512)
+  against ``GTRPPO`` with SB3's default ``MlpPolicy``.
+
+Every run is a fresh ``spawn`` subprocess with one torch thread; the methods of a benchmark
+alternate, and the ratios are medians of per-pair ratios (pair ``i`` = the ``i``-th run of
+each method). Results go to ``<output>.json`` / ``.md`` / ``.rst``.
+
+Usage::
+
+    python -m sb3_gtr.benchmarks.policies --repeats 3 --output docs/benchmarks/policies
+"""
+
+import argparse
+import datetime
+import json
+import multiprocessing
+import pathlib
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from sb3_gtr.benchmarks.overhead import machine_info
+
+#: benchmark -> (environment, timesteps, {method: (label, algorithm, policy, keyword arguments)}); the first method is
+#: the baseline of the ratios.
+BENCHMARKS: dict[str, tuple[str, int, dict[str, tuple[str, str, str, dict[str, Any]]]]] = {
+    "recurrent": (
+        "CartPole-v1",
+        4096,
+        {
+            "lstm_ppo": ("RecurrentPPO + LSTM (128)", "RecurrentPPO", "MlpLstmPolicy", {"lstm_hidden_size": 128}),
+            "lstm_gtr": ("RecurrentGTRPPO + LSTM (128)", "RecurrentGTRPPO", "MlpLstmPolicy", {"lstm_hidden_size": 128}),
+            "lngru_gtr": ("RecurrentGTRPPO + LN-GRU (128)", "RecurrentGTRPPO", "MlpLnGruPolicy", {"gru_hidden_size": 128}),
+        },
+    ),
+    "simba": (
+        "HalfCheetah-v5",
+        4096,
+        {
+            "mlp": ("GTRPPO + MlpPolicy (64, 64)", "GTRPPO", "MlpPolicy", {}),
+            "simba": ("GTRPPO + SimbaPolicy (128x1 / 512x2)", "GTRPPO", "SimbaPolicy", {}),
+        },
+    ),
+}
+
+
+def run_single(config: dict[str, Any]) -> dict[str, Any]:
+    """
+    Train one model and time ``learn()``; meant to run in a fresh subprocess.
+
+    :param config: ``benchmark``, ``method``, ``timesteps`` and ``seed``
+    :return: ``total_s`` (wall time of ``learn()``), ``cpu_s`` (process CPU time) and ``steps_per_s``
+    """
+    import torch as th
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from sb3_gtr import GTRPPO, RecurrentGTRPPO
+
+    th.set_num_threads(1)
+    env_id, _, methods = BENCHMARKS[config["benchmark"]]
+    _, algorithm, policy, policy_kwargs = methods[config["method"]]
+    algorithm_class = {"RecurrentPPO": RecurrentPPO, "RecurrentGTRPPO": RecurrentGTRPPO, "GTRPPO": GTRPPO}[algorithm]
+    # Recurrent runs: 8 envs and sb3-contrib's defaults (n_steps=128, batch_size=128); feed-forward: SB3's defaults.
+    n_envs = 8 if config["benchmark"] == "recurrent" else 1
+    env = make_vec_env(env_id, n_envs=n_envs, seed=config["seed"])
+    model = algorithm_class(policy, env, policy_kwargs=policy_kwargs, seed=config["seed"], device="cpu")
+    cpu_start, start = time.process_time(), time.perf_counter()
+    model.learn(total_timesteps=config["timesteps"])
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return {**config, "total_s": total, "cpu_s": cpu, "steps_per_s": model.num_timesteps / total}
+
+
+def _run_in_subprocess(config: dict[str, Any]) -> dict[str, Any]:
+    """Run :func:`run_single` in a fresh ``spawn`` process (a new interpreter) and return its result."""
+    with multiprocessing.get_context("spawn").Pool(processes=1, maxtasksperchild=1) as pool:
+        return pool.apply(run_single, (config,))
+
+
+def summarize(runs: Sequence[dict[str, Any]], benchmark: str) -> list[dict[str, Any]]:
+    """
+    Medians per method and medians of the per-pair ratios over the benchmark's first method.
+
+    :param runs: The results of :func:`run_single` for one benchmark
+    :param benchmark: A key of :data:`BENCHMARKS`
+    :return: One row per method
+    """
+    _, _, methods = BENCHMARKS[benchmark]
+    by_method = {method: [run for run in runs if run["method"] == method] for method in methods}
+    baseline = by_method[next(iter(methods))]
+    rows = []
+    for method, method_runs in by_method.items():
+        pairs = list(zip(method_runs, baseline, strict=True))
+        rows.append(
+            {
+                "benchmark": benchmark,
+                "method": method,
+                "label": methods[method][0],
+                "n_runs": len(method_runs),
+                "steps_per_s": statistics.median(run["steps_per_s"] for run in method_runs),
+                "time_ratio": statistics.median(run["total_s"] / base["total_s"] for run, base in pairs),
+                "cpu_ratio": statistics.median(run["cpu_s"] / base["cpu_s"] for run, base in pairs),
+            }
+        )
+    return rows
+
+
+def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = ["benchmark", "method", "runs", "median steps/s", "wall time / baseline", "CPU time / baseline"]
+    body = [
+        [
+            row["benchmark"],
+            row["label"],
+            str(row["n_runs"]),
+            f"{row['steps_per_s']:.0f}",
+            f"{row['time_ratio']:.2f}x",
+            f"{row['cpu_ratio']:.2f}x",
+        ]
+        for row in rows
+    ]
+    return header, body
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """
+    The summary table as Markdown.
+
+    :param report: A report of :func:`run_benchmarks`
+    :return: The Markdown text
+    """
+    header, body = _table(report["summary"])
+    lines = [_description(report), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    return "\n".join(lines) + "\n"
+
+
+def to_rst(report: dict[str, Any]) -> str:
+    """
+    The summary table as reStructuredText.
+
+    :param report: A report of :func:`run_benchmarks`
+    :return: The reStructuredText text
+    """
+    header, body = _table(report["summary"])
+    widths = [max(len(cells[i]) for cells in [header, *body]) for i in range(len(header))]
+    border = "  ".join("=" * width for width in widths)
+    lines = [
+        _description(report),
+        "",
+        border,
+        "  ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=True)),
+        border,
+    ]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)) for cells in body]
+    return "\n".join([*lines, border]) + "\n"
+
+
+def _description(report: dict[str, Any]) -> str:
+    machine = report["machine"]
+    parts = [
+        f"Measured {report['date']} with ``{report['command']}`` on {machine['platform']} "
+        f"({machine['cpu_count']} CPUs, torch {machine['torch']}), one torch thread per run, "
+        f"{report['repeats']} alternating run(s) per method, seed {report['seed']}.",
+    ]
+    for name, (env_id, timesteps, _) in BENCHMARKS.items():
+        parts.append(f"``{name}``: {env_id}, {timesteps} timesteps per run.")
+    parts.append("Ratios are medians of per-pair ratios over the first method of each benchmark.")
+    return " ".join(parts)
+
+
+def run_benchmarks(
+    benchmarks: Sequence[str] = tuple(BENCHMARKS),
+    repeats: int = 3,
+    seed: int = 0,
+    timesteps: Optional[int] = None,
+    output: Optional[str] = "docs/benchmarks/policies",
+    command: Optional[str] = None,
+) -> dict[str, Any]:
+    """
+    Run the benchmarks, methods in alternation, each run in a fresh subprocess.
+
+    :param benchmarks: Keys of :data:`BENCHMARKS`
+    :param repeats: Runs per method
+    :param seed: Seed of every run
+    :param timesteps: Override of every benchmark's budget (for quick checks)
+    :param output: Path prefix of the ``.json``, ``.md`` and ``.rst`` files, ``None`` to write nothing
+    :param command: The command line to record
+    :return: The report
+    """
+    unknown = set(benchmarks) - set(BENCHMARKS)
+    if unknown or repeats < 1:
+        raise ValueError(f"`benchmarks` must be among {sorted(BENCHMARKS)} and `repeats` >= 1, got {benchmarks}, {repeats}.")
+    report: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": command or " ".join(["python -m sb3_gtr.benchmarks.policies", *sys.argv[1:]]),
+        "machine": machine_info(),
+        "repeats": repeats,
+        "seed": seed,
+        "runs": [],
+        "summary": [],
+    }
+    for benchmark in benchmarks:
+        _, default_timesteps, methods = BENCHMARKS[benchmark]
+        runs = []
+        for _ in range(repeats):
+            for method in methods:
+                config = {"benchmark": benchmark, "method": method, "seed": seed, "timesteps": timesteps or default_timesteps}
+                runs.append(_run_in_subprocess(config))
+                print(f"{benchmark:<10} {methods[method][0]:<40} {runs[-1]['steps_per_s']:8.0f} steps/s", flush=True)
+        report["runs"] += runs
+        report["summary"] += summarize(runs, benchmark)
+    if output is not None:
+        prefix = pathlib.Path(output)
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(f"{prefix}.json").write_text(json.dumps(report, indent=2) + "\n")
+        pathlib.Path(f"{prefix}.md").write_text(to_markdown(report))
+        pathlib.Path(f"{prefix}.rst").write_text(to_rst(report))
+    return report
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--benchmarks", nargs="+", default=list(BENCHMARKS), choices=list(BENCHMARKS))
+    parser.add_argument("--repeats", type=int, default=3, help="Runs per method")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timesteps", type=int, default=None, help="Override every benchmark's budget")
+    parser.add_argument("--output", default="docs/benchmarks/policies", help="Path prefix of the result files")
+    args = parser.parse_args(argv)
+    return run_benchmarks(args.benchmarks, args.repeats, args.seed, args.timesteps, args.output)
+
+
+if __name__ == "__main__":
+    main()
