@@ -30,16 +30,16 @@ demo: install
 	$(BIN)/python -m sb3_gtr.demo --env $(DEMO_ENV) --timesteps $(DEMO_TIMESTEPS) --seed $(DEMO_SEED)
 
 test: install
-	$(BIN)/python -m ruff check sb3_gtr tests
-	$(BIN)/python -m ruff format --check sb3_gtr tests
+	$(BIN)/python -m ruff check sb3_gtr tests zoo_scripts
+	$(BIN)/python -m ruff format --check sb3_gtr tests zoo_scripts
 	$(BIN)/python -m pytest -n 2 --durations=15 $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/python -m ruff check sb3_gtr tests
+	$(BIN)/python -m ruff check sb3_gtr tests zoo_scripts
 
 format: install
-	$(BIN)/python -m ruff format sb3_gtr tests
-	$(BIN)/python -m ruff check --fix sb3_gtr tests
+	$(BIN)/python -m ruff format sb3_gtr tests zoo_scripts
+	$(BIN)/python -m ruff check --fix sb3_gtr tests zoo_scripts
 
 docs: install
 	$(BIN)/python -m sphinx -W -b html docs docs/_build/html

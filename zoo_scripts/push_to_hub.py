@@ -1,0 +1,12 @@
+"""
+The RL Zoo's ``push_to_hub.py`` with ``gtr_ppo`` and ``gtr_ppo_recurrent`` registered first.
+
+Usage: ``python zoo_scripts/push_to_hub.py --algo gtr_ppo ...`` (the same as ``python -m sb3_gtr.zoo push-to-hub ...``).
+"""
+
+import sys
+
+from sb3_gtr.zoo.cli import run_command
+
+if __name__ == "__main__":
+    run_command("push-to-hub", sys.argv[1:])
