@@ -303,3 +303,26 @@ def test_target_kl_early_stopping(tmp_path):
     read_progress(model, tmp_path)
     # Each rollout stops in its first epoch (the first minibatch has kl = 0, the second exceeds it)
     assert model._n_updates == 2
+
+
+@pytest.mark.parametrize(
+    "policy, make_env",
+    [
+        ("SimbaPolicy", lambda: gym.make("Pendulum-v1")),
+        ("CnnSimbaPolicy", lambda: FakeImageEnv(screen_height=36, screen_width=36, n_channels=1, discrete=True)),
+        ("MultiInputSimbaPolicy", lambda: SimpleMultiObsEnv(random_start=False)),
+    ],
+)
+def test_simba_aliases_round_trip(tmp_path, policy, make_env):
+    env = DummyVecEnv([make_env])
+    policy_kwargs = dict(actor_hidden_dim=16, critic_hidden_dim=32)
+    model = GTRPPO(policy, env, policy_kwargs=policy_kwargs, n_steps=32, batch_size=16, n_epochs=2, seed=0, device="cpu")
+    model.learn(32)
+    model.save(tmp_path / "model.zip")
+    loaded = GTRPPO.load(tmp_path / "model.zip", env=env, device="cpu")
+    assert type(loaded.policy) is GTRPPO.policy_aliases[policy]
+    assert th.equal(flat_parameters(model), flat_parameters(loaded))
+    observation = env.reset()
+    np.testing.assert_array_equal(
+        model.predict(observation, deterministic=True)[0], loaded.predict(observation, deterministic=True)[0]
+    )
