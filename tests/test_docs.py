@@ -39,5 +39,6 @@ def test_docs_build(tmp_path):
         "guide/continual",
         "api/recurrent_gtr_ppo",
         "api/continual",
+        "guide/zoo",
     ):
         assert (out_dir / f"{page}.html").is_file(), page
