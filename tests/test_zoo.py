@@ -5,18 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
 import yaml
+from rl_zoo3 import hyperparams_opt, utils
 
-pytest.importorskip("rl_zoo3")
-optuna = pytest.importorskip("optuna")
-
-from rl_zoo3 import hyperparams_opt, utils  # noqa: E402
-
-from sb3_gtr import GTRPPO, RecurrentGTRPPO  # noqa: E402
-from sb3_gtr.zoo import convert_gtr_params, register_with_zoo, sample_gtr_ppo_params  # noqa: E402
-from sb3_gtr.zoo.cli import check_gtr_hyperparams, default_conf_file, prepare_train_args, run_command  # noqa: E402
-from sb3_gtr.zoo.samplers import sample_gtr_ppo_recurrent_params  # noqa: E402
+from sb3_gtr import GTRPPO, RecurrentGTRPPO
+from sb3_gtr.zoo import convert_gtr_params, register_with_zoo, sample_gtr_ppo_params
+from sb3_gtr.zoo.cli import check_gtr_hyperparams, default_conf_file, prepare_train_args, run_command
+from sb3_gtr.zoo.samplers import sample_gtr_ppo_recurrent_params
 
 # Small enough that a training run takes a few seconds
 TINY = ["-params", "n_envs:2", "n_steps:64", "batch_size:64", "n_epochs:2"]
