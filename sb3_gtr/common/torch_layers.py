@@ -163,7 +163,40 @@ class SimbaMLP(nn.Module):
         return self.final_norm(self.blocks(self.embedding(x)))
 
 
-class SimbaExtractor(nn.Module):
+class _ActorCriticExtractor(nn.Module):
+    """
+    What SB3's ``MlpExtractor`` exposes to a policy: ``policy_net`` and ``value_net`` built by the subclass,
+    ``latent_dim_pi``, ``latent_dim_vf`` and the three forward methods below.
+    """
+
+    policy_net: nn.Module
+    value_net: nn.Module
+    latent_dim_pi: int
+    latent_dim_vf: int
+
+    def forward(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """
+        :param features: Features of shape ``(batch, feature_dim)``
+        :return: The latent of the actor and the latent of the critic
+        """
+        return self.forward_actor(features), self.forward_critic(features)
+
+    def forward_actor(self, features: th.Tensor) -> th.Tensor:
+        """
+        :param features: Features of shape ``(batch, feature_dim)``
+        :return: Latent of the actor, shape ``(batch, latent_dim_pi)``
+        """
+        return self.policy_net(features)
+
+    def forward_critic(self, features: th.Tensor) -> th.Tensor:
+        """
+        :param features: Features of shape ``(batch, feature_dim)``
+        :return: Latent of the critic, shape ``(batch, latent_dim_vf)``
+        """
+        return self.value_net(features)
+
+
+class SimbaExtractor(_ActorCriticExtractor):
     """
     Drop-in replacement of SB3's ``MlpExtractor`` with one SimBa trunk for the actor and one for the critic.
 
@@ -198,27 +231,6 @@ class SimbaExtractor(nn.Module):
         self.latent_dim_vf = self.value_net.latent_dim
         self.to(get_device(device))
 
-    def forward(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        """
-        :param features: Features of shape ``(batch, feature_dim)``
-        :return: The latent of the actor and the latent of the critic
-        """
-        return self.forward_actor(features), self.forward_critic(features)
-
-    def forward_actor(self, features: th.Tensor) -> th.Tensor:
-        """
-        :param features: Features of shape ``(batch, feature_dim)``
-        :return: Latent of the actor, shape ``(batch, latent_dim_pi)``
-        """
-        return self.policy_net(features)
-
-    def forward_critic(self, features: th.Tensor) -> th.Tensor:
-        """
-        :param features: Features of shape ``(batch, feature_dim)``
-        :return: Latent of the critic, shape ``(batch, latent_dim_vf)``
-        """
-        return self.value_net(features)
-
 
 def layer_norm_mlp(input_dim: int, layer_dims: list[int], activation_fn: ActivationFn = nn.ReLU) -> nn.Sequential:
     """
@@ -239,7 +251,7 @@ def layer_norm_mlp(input_dim: int, layer_dims: list[int], activation_fn: Activat
     return nn.Sequential(*layers)
 
 
-class LayerNormMlpExtractor(nn.Module):
+class LayerNormMlpExtractor(_ActorCriticExtractor):
     """
     SB3 ``MlpExtractor`` whose hidden layers are ``Linear -> LayerNorm -> activation``
     (the fully connected layers after the recurrent core in Appendix B.2 of the GTR paper).
@@ -264,27 +276,6 @@ class LayerNormMlpExtractor(nn.Module):
         self.latent_dim_pi = pi_dims[-1] if pi_dims else feature_dim
         self.latent_dim_vf = vf_dims[-1] if vf_dims else feature_dim
         self.to(get_device(device))
-
-    def forward(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
-        """
-        :param features: Features of shape ``(batch, feature_dim)``
-        :return: The latent of the actor and the latent of the critic
-        """
-        return self.forward_actor(features), self.forward_critic(features)
-
-    def forward_actor(self, features: th.Tensor) -> th.Tensor:
-        """
-        :param features: Features of shape ``(batch, feature_dim)``
-        :return: Latent of the actor, shape ``(batch, latent_dim_pi)``
-        """
-        return self.policy_net(features)
-
-    def forward_critic(self, features: th.Tensor) -> th.Tensor:
-        """
-        :param features: Features of shape ``(batch, feature_dim)``
-        :return: Latent of the critic, shape ``(batch, latent_dim_vf)``
-        """
-        return self.value_net(features)
 
 
 class LayerNormGRUCell(nn.Module):
