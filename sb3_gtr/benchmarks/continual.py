@@ -901,6 +901,47 @@ def _run_jobs(configs: Sequence[dict[str, Any]], n_jobs: int, total_timesteps: i
     return {"ran": ran, "failed": failed}
 
 
+def job_settings(
+    suite: str,
+    scale: float = 1.0,
+    n_cycles: Optional[int] = None,
+    suite_kwargs: Optional[dict[str, Any]] = None,
+    algo_kwargs: Optional[dict[str, Any]] = None,
+    policy: Optional[str] = None,
+    policy_kwargs: Optional[dict[str, Any]] = None,
+    n_envs: int = 1,
+    normalize: Optional[bool] = None,
+    normalize_kwargs: Optional[dict[str, Any]] = None,
+    eval_freq: Optional[int] = None,
+    n_eval_episodes: int = 5,
+    device: str = "cpu",
+) -> tuple[TaskSequence, dict[str, Any]]:
+    """
+    The settings every job of a run shares (a job adds ``method``, ``method_kwargs``, ``seed`` and ``job_dir``);
+    the arguments are those of :func:`run_benchmark`.
+
+    :return: The suite's task sequence and the settings
+    """
+    suite_kwargs = dict(suite_kwargs or {})
+    sequence = make_suite(suite, scale=scale, n_cycles=n_cycles, **suite_kwargs)
+    if eval_freq is None:
+        shortest = min(sequence.task_timesteps(task_id) for task_id in range(len(sequence)))
+        eval_freq = max(n_envs, shortest // EVALS_PER_PHASE)
+    settings = {
+        "suite": suite,
+        "scale": scale,
+        "n_cycles": n_cycles,
+        "suite_kwargs": suite_kwargs,
+        "algo_kwargs": dict(algo_kwargs or {}),
+        **resolve_setup(sequence, policy, policy_kwargs, normalize, normalize_kwargs),
+        "n_envs": n_envs,
+        "eval_freq": int(eval_freq),
+        "n_eval_episodes": n_eval_episodes,
+        "device": device,
+    }
+    return sequence, settings
+
+
 def run_benchmark(
     suite: str,
     methods: Optional[Sequence[str]] = None,
@@ -973,23 +1014,21 @@ def run_benchmark(
         clash = sorted(set(algo_kwargs) & set(kwargs))
         if clash:
             raise ValueError(f"--algo-kwargs sets {clash}, which define method {name!r}: set them with --method-kwargs")
-    suite_kwargs = dict(suite_kwargs or {})
-    sequence = make_suite(suite, scale=scale, n_cycles=n_cycles, **suite_kwargs)
-    if eval_freq is None:
-        shortest = min(sequence.task_timesteps(task_id) for task_id in range(len(sequence)))
-        eval_freq = max(n_envs, shortest // EVALS_PER_PHASE)
-    settings = {
-        "suite": suite,
-        "scale": scale,
-        "n_cycles": n_cycles,
-        "suite_kwargs": suite_kwargs,
-        "algo_kwargs": algo_kwargs,
-        **resolve_setup(sequence, policy, policy_kwargs, normalize, normalize_kwargs),
-        "n_envs": n_envs,
-        "eval_freq": int(eval_freq),
-        "n_eval_episodes": n_eval_episodes,
-        "device": device,
-    }
+    sequence, settings = job_settings(
+        suite,
+        scale,
+        n_cycles,
+        suite_kwargs,
+        algo_kwargs,
+        policy,
+        policy_kwargs,
+        n_envs,
+        normalize,
+        normalize_kwargs,
+        eval_freq,
+        n_eval_episodes,
+        device,
+    )
     output_dir = pathlib.Path(output_dir if output_dir is not None else pathlib.Path("results") / suite)
     output_dir.mkdir(parents=True, exist_ok=True)
 

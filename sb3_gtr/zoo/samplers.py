@@ -6,6 +6,7 @@ keyword arguments of the algorithm; ``HYPERPARAMS_CONVERTER[algo]`` turns the ra
 Optuna study back into those keyword arguments (``train --storage ... --study-name ... --trial-id N``).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -21,6 +22,8 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "el
 # The raw GTR parameters a study stores, converted by :func:`convert_gtr_params`.
 GTR_RAW_KEYS = ("sigma", "penalty_coef_mode", "penalty_coef_value", "clip_surrogate", "anchor_window_mode", "anchor_window")
 MAX_ANCHOR_WINDOW = 20  # the largest n_epochs of the zoo's PPO search space
+#: Range of ``sigma`` searched, log-uniform: from a tight kernel to one wider than PPO's usual ratio spread.
+SIGMA_RANGE = (0.1, 2.0)
 
 
 def _study_policy(trial: optuna.Trial) -> str:
@@ -32,17 +35,23 @@ def _study_policy(trial: optuna.Trial) -> str:
         return ""
 
 
-def sample_gtr_raw_params(trial: optuna.Trial) -> dict[str, Any]:
+def sample_gtr_raw_params(
+    trial: optuna.Trial,
+    penalty_coef_modes: Sequence[str] = ("advantage", "fixed"),
+    max_anchor_window: int = MAX_ANCHOR_WINDOW,
+) -> dict[str, Any]:
     """
-    Sample the GTR arguments, as raw Optuna parameters (see :func:`convert_gtr_params`).
+    Sample the GTR arguments, as raw Optuna parameters (see :func:`gtr_kwargs_from_raw`).
 
     :param trial: Optuna trial
+    :param penalty_coef_modes: The ``penalty_coef`` modes searched: ``"advantage"`` and/or ``"fixed"``
+    :param max_anchor_window: Largest anchor window tried (windows are capped at ``n_epochs`` anyway)
     :return: ``sigma``, ``penalty_coef_mode`` (and ``penalty_coef_value`` when fixed), ``clip_surrogate``,
         ``anchor_window_mode`` (and ``anchor_window`` when windowed)
     """
     raw: dict[str, Any] = {
-        "sigma": trial.suggest_float("sigma", 0.1, 2.0, log=True),
-        "penalty_coef_mode": trial.suggest_categorical("penalty_coef_mode", ["advantage", "fixed"]),
+        "sigma": trial.suggest_float("sigma", *SIGMA_RANGE, log=True),
+        "penalty_coef_mode": trial.suggest_categorical("penalty_coef_mode", list(penalty_coef_modes)),
     }
     if raw["penalty_coef_mode"] == "fixed":
         raw["penalty_coef_value"] = trial.suggest_float("penalty_coef_value", 0.01, 10.0, log=True)
@@ -50,8 +59,30 @@ def sample_gtr_raw_params(trial: optuna.Trial) -> dict[str, Any]:
     raw["anchor_window_mode"] = trial.suggest_categorical("anchor_window_mode", ["all", "window"])
     if raw["anchor_window_mode"] == "window":
         # A fixed range keeps the search space static for the TPE sampler; the window is capped at n_epochs.
-        raw["anchor_window"] = trial.suggest_int("anchor_window", 1, MAX_ANCHOR_WINDOW)
+        raw["anchor_window"] = trial.suggest_int("anchor_window", 1, max_anchor_window)
     return raw
+
+
+def gtr_kwargs_from_raw(raw: dict[str, Any], n_epochs: int = MAX_ANCHOR_WINDOW) -> dict[str, Any]:
+    """
+    Turn raw GTR parameters (of :func:`sample_gtr_raw_params`) into keyword arguments.
+
+    :param raw: Raw parameters; keys other than :data:`GTR_RAW_KEYS` are ignored
+    :param n_epochs: The run's epochs per update: the anchor window is capped at it
+    :return: Those of ``sigma``, ``penalty_coef``, ``clip_surrogate`` and ``anchor_window`` that ``raw`` sets
+    """
+    kwargs: dict[str, Any] = {}
+    if "sigma" in raw:
+        kwargs["sigma"] = raw["sigma"]
+    if "penalty_coef_mode" in raw:
+        kwargs["penalty_coef"] = "advantage" if raw["penalty_coef_mode"] == "advantage" else raw["penalty_coef_value"]
+    if "clip_surrogate" in raw:
+        kwargs["clip_surrogate"] = bool(raw["clip_surrogate"])
+    if raw.get("anchor_window_mode") == "window":
+        kwargs["anchor_window"] = min(int(raw["anchor_window"]), int(n_epochs))
+    elif "anchor_window_mode" in raw:
+        kwargs["anchor_window"] = None
+    return kwargs
 
 
 def convert_gtr_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
@@ -74,16 +105,7 @@ def convert_gtr_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
     if gru_hidden_size is not None:
         hyperparams["policy_kwargs"]["gru_hidden_size"] = gru_hidden_size
 
-    if "sigma" in gtr:
-        hyperparams["sigma"] = gtr["sigma"]
-    if "penalty_coef_mode" in gtr:
-        hyperparams["penalty_coef"] = "advantage" if gtr["penalty_coef_mode"] == "advantage" else gtr["penalty_coef_value"]
-    if "clip_surrogate" in gtr:
-        hyperparams["clip_surrogate"] = bool(gtr["clip_surrogate"])
-    if gtr.get("anchor_window_mode") == "window":
-        hyperparams["anchor_window"] = min(int(gtr["anchor_window"]), int(hyperparams.get("n_epochs", MAX_ANCHOR_WINDOW)))
-    elif "anchor_window_mode" in gtr:
-        hyperparams["anchor_window"] = None
+    hyperparams.update(gtr_kwargs_from_raw(gtr, int(hyperparams.get("n_epochs", MAX_ANCHOR_WINDOW))))
     return hyperparams
 
 

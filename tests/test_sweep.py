@@ -1,0 +1,88 @@
+"""The Optuna sweep of GTR's trust-region arguments on a continual suite (``python -m sb3_gtr.benchmarks.sweep``)."""
+
+import csv
+import json
+
+import numpy as np
+import optuna
+import pytest
+
+from sb3_gtr.benchmarks import continual, sweep
+
+
+def tiny_sweep(output_dir, n_trials, *extra):
+    """Flip at 500 steps per task, one cycle, 50-step episodes, one seed."""
+    argv = [
+        "--suite", "flip", "--seeds", "0", "--n-trials", str(n_trials), "--n-startup-trials", "1",
+        "--scale", "0.0025", "--n-cycles", "1", "--suite-kwargs", '{"max_episode_steps": 50}',
+        "--algo-kwargs", '{"n_steps": 100, "batch_size": 50, "n_epochs": 3}', "--eval-freq", "250",
+        "--n-eval-episodes", "1", "--jobs", "1", "--output-dir", str(output_dir), "--quiet", *extra,
+    ]  # fmt: skip
+    return sweep.main(argv)
+
+
+def test_search_space_and_defaults():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = {"clip_surrogate": set(), "window": set()}
+    for _ in range(30):
+        trial = study.ask()
+        kwargs = sweep.sweep_kwargs(sweep.sample_sweep_params(trial, n_epochs=4), n_epochs=4)
+        assert set(kwargs) == {"sigma", "penalty_coef", "clip_surrogate", "anchor_window", "clip_range"}
+        assert 0.1 <= kwargs["sigma"] <= 2.0 and kwargs["penalty_coef"] == "advantage"
+        assert kwargs["clip_range"] in sweep.CLIP_RANGES
+        assert kwargs["anchor_window"] is None or 1 <= kwargs["anchor_window"] <= 4
+        seen["clip_surrogate"].add(kwargs["clip_surrogate"])
+        seen["window"].add(kwargs["anchor_window"] is None)
+    assert seen == {"clip_surrogate": {True, False}, "window": {True, False}}
+    # The first trial is GTRPPO's defaults, in the sweep's raw form
+    defaults = continual.gtr_defaults()
+    from_raw = sweep.sweep_kwargs(sweep.default_raw_params(), n_epochs=10)
+    assert from_raw == {key: defaults[key] for key in from_raw}
+
+
+def test_bad_arguments_fail_before_training(tmp_path):
+    with pytest.raises(ValueError, match=r"cannot set.*sigma"):
+        sweep.run_sweep("flip", algo_kwargs={"sigma": 0.3}, output_dir=tmp_path)
+    with pytest.raises(ValueError, match="Unknown objective"):
+        sweep.run_sweep("flip", objective="return", output_dir=tmp_path)
+    with pytest.raises(ValueError, match="Unknown suite"):
+        sweep.run_sweep("flop", output_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_sweep_runs_scores_and_resumes(tmp_path):
+    report = tiny_sweep(tmp_path, 2)
+
+    rows = report["rows"]
+    assert sorted(row["trial"] for row in rows) == ["trial_0", "trial_1"]
+    first = next(row for row in rows if row["trial"] == "trial_0")
+    defaults = continual.gtr_defaults()
+    assert first["sigma"] == defaults["sigma"] and first["clip_range"] == defaults["clip_range"]
+    assert first["anchor_window"] is None and first["clip_surrogate"] is True
+    assert [row["objective"] for row in rows] == sorted((row["objective"] for row in rows), reverse=True)
+
+    # The score: the trial's jobs normalised by the PPO baseline's per-task min and max return
+    baseline_table, _ = continual.load_job(tmp_path / "ppo" / "seed_0")
+    reference_min, reference_max = continual.shared_references([baseline_table])
+    table, phases = continual.load_job(tmp_path / "trial_0" / "seed_0")
+    expected = continual.run_metrics(table, phases, reference_min, reference_max)["auc_current_task"]
+    assert first["objective"] == pytest.approx(expected)
+    assert report["normalization"]["reference_min"] == reference_min
+    done = continual.read_done(tmp_path / "trial_0" / "seed_0")
+    assert done["config"]["method_kwargs"]["sigma"] == defaults["sigma"] and done["num_timesteps"] == 1000
+    assert report["best"]["value"] == max(row["objective"] for row in rows)
+    assert "gtr-tuned" in report["best"]["validation_command"]
+
+    with open(tmp_path / "trials.csv", newline="") as file:
+        table_rows = list(csv.DictReader(file))
+    assert [row["trial"] for row in table_rows] == [row["trial"] for row in rows] + ["ppo"]
+    assert "| trial_0 |" in (tmp_path / "sweep.md").read_text()
+    assert json.loads((tmp_path / "sweep.json").read_text())["objective"] == "auc_current_task"
+    assert (tmp_path / "sweep.png").stat().st_size > 10_000
+
+    # Resuming: finished trials and the baseline are kept; a larger n_trials runs only the new trial
+    mtime = (tmp_path / "trial_0" / "seed_0" / "done").stat().st_mtime_ns
+    again = tiny_sweep(tmp_path, 3)
+    assert sorted(row["trial"] for row in again["rows"]) == ["trial_0", "trial_1", "trial_2"]
+    assert (tmp_path / "trial_0" / "seed_0" / "done").stat().st_mtime_ns == mtime
+    assert np.isclose(next(r for r in again["rows"] if r["trial"] == "trial_0")["objective"], first["objective"])
