@@ -250,6 +250,9 @@ class ContinualTaskEnv(gym.Env):
     ) -> None:
         super().__init__()
         self.tasks = _tasks_of(tasks)
+        #: The sequence the env was built from (``None`` when given a list of tasks): :class:`ContinualTaskCallback`
+        #: reads its schedule from here when it is not given one
+        self.sequence = tasks if isinstance(tasks, TaskSequence) else None
         self._check_task_id(task_id)
         self.env_kwargs = env_kwargs or {}
         self.envs: dict[int, gym.Env] = {}
@@ -920,7 +923,9 @@ class ContinualTaskCallback(BaseCallback):
 
     Use one callback per ``learn()`` call.
 
-    :param sequence: The task sequence the training env was built from (:func:`make_continual_vec_env`)
+    :param sequence: The task sequence the training env was built from (:func:`make_continual_vec_env`); ``None``:
+        the ``sequence`` of the training env's :class:`ContinualTaskEnv` (read when training starts), as with the
+        RL Zoo's ``sb3_gtr/continual-<suite>-v0`` environments
     :param eval_freq: Evaluate every ``eval_freq`` steps (``0``: only at the start, at switches and at the end)
     :param n_eval_episodes: Episodes per task and evaluation
     :param deterministic: Deterministic actions during evaluation
@@ -948,7 +953,7 @@ class ContinualTaskCallback(BaseCallback):
 
     def __init__(
         self,
-        sequence: TaskSequence,
+        sequence: Optional[TaskSequence] = None,
         eval_freq: int = 10_000,
         n_eval_episodes: int = 5,
         deterministic: bool = True,
@@ -973,17 +978,12 @@ class ContinualTaskCallback(BaseCallback):
             raise ValueError(f"n_eval_episodes must be at least 1, got {n_eval_episodes}")
         if curriculum_window < 1:
             raise ValueError(f"curriculum_window must be at least 1, got {curriculum_window}")
-        unknown = sorted(set(reward_thresholds or {}) - set(sequence.task_names))
-        if unknown:
-            raise ValueError(f"reward_thresholds for unknown tasks {unknown}, tasks are {sequence.task_names}")
-        self.sequence = sequence
         self.eval_freq = eval_freq
         self.n_eval_episodes = n_eval_episodes
         self.deterministic = deterministic
         self.log_dir = log_dir
         self.curriculum = curriculum
         self.curriculum_window = curriculum_window
-        self.reward_thresholds = [(reward_thresholds or {}).get(task.name, task.reward_threshold) for task in sequence.tasks]
         self.stop_at_end = stop_at_end
         self.stats_window_size = stats_window_size
         self.wrapper_class = wrapper_class
@@ -994,9 +994,20 @@ class ContinualTaskCallback(BaseCallback):
         self.reference_max = reference_max
         self.reference_curves = reference_curves
         self.adaptation_fraction = adaptation_fraction
+        self.eval_envs: list[VecEnv] = []
+        self._given_thresholds = dict(reward_thresholds or {})
+        self.sequence: Optional[TaskSequence] = None
+        if sequence is not None:
+            self._set_sequence(sequence)
+
+    def _set_sequence(self, sequence: TaskSequence) -> None:
+        unknown = sorted(set(self._given_thresholds) - set(sequence.task_names))
+        if unknown:
+            raise ValueError(f"reward_thresholds for unknown tasks {unknown}, tasks are {sequence.task_names}")
+        self.sequence = sequence
+        self.reward_thresholds = [self._given_thresholds.get(task.name, task.reward_threshold) for task in sequence.tasks]
         self._schedule = sequence.schedule()
         self._phase_ends = [phase.end for phase in self._schedule]
-        self.eval_envs: list[VecEnv] = []
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -1035,7 +1046,18 @@ class ContinualTaskCallback(BaseCallback):
     def _phase_index_at(self, step: int) -> int:
         return min(bisect.bisect_right(self._phase_ends, step), len(self._schedule) - 1)
 
+    def _sequence_of_training_env(self) -> TaskSequence:
+        sequences = self.training_env.get_attr("sequence") if self.training_env.has_attr("sequence") else [None]
+        if sequences[0] is None:
+            raise ValueError(
+                "ContinualTaskCallback needs `sequence`, or a training env of ContinualTaskEnv built from a TaskSequence "
+                "(make_continual_vec_env(sequence), or gymnasium.make('sb3_gtr/continual-<suite>-v0'))"
+            )
+        return sequences[0]
+
     def _init_callback(self) -> None:
+        if self.sequence is None:
+            self._set_sequence(self._sequence_of_training_env())
         self._reset_state()
         for env in self.eval_envs:
             env.close()

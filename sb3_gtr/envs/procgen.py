@@ -95,7 +95,7 @@ class ProcgenGymnasiumEnv(gym.Env):
             start_level=self.start_level,
             num_levels=self.num_levels,
             rand_seed=rand_seed,
-            render_mode="rgb" if self.render_mode == "rgb_array" else None,
+            render_mode=self.render_mode,
             **self.procgen_kwargs,
         )
         self._at_episode_start = True

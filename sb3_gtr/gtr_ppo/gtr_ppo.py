@@ -13,10 +13,12 @@ from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
 from sb3_gtr.gtr_ppo.policies import (
     CnnPolicy,
     CnnSimbaPolicy,
+    ImpalaCnnPolicy,
     MlpPolicy,
     MultiInputPolicy,
     MultiInputSimbaPolicy,
     SimbaPolicy,
+    TaskRoutedPolicy,
 )
 
 SelfGTRPPO = TypeVar("SelfGTRPPO", bound="GTRPPO")
@@ -32,7 +34,7 @@ class GTRPPO(GTRMixin, PPO):
     The objective (eq. 6) is implemented once, in :func:`sb3_gtr.common.trust_region.gtr_policy_loss`.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, SimbaPolicy, CnnSimbaPolicy,
-        MultiInputSimbaPolicy)
+        MultiInputSimbaPolicy, ImpalaCnnPolicy, TaskRoutedPolicy)
     :param env: The environment to learn from (if registered in Gym, can be str)
     :param learning_rate: The learning rate, it can be a function
         of the current progress remaining (from 1 to 0)
@@ -92,6 +94,8 @@ class GTRPPO(GTRMixin, PPO):
         "SimbaPolicy": SimbaPolicy,
         "CnnSimbaPolicy": CnnSimbaPolicy,
         "MultiInputSimbaPolicy": MultiInputSimbaPolicy,
+        "ImpalaCnnPolicy": ImpalaCnnPolicy,
+        "TaskRoutedPolicy": TaskRoutedPolicy,
     }
 
     def __init__(

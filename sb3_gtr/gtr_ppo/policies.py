@@ -1,6 +1,9 @@
-# Policy aliases of GTRPPO: SB3's actor-critic policies, plus the SimBa residual policies of the paper.
+# Policy aliases of GTRPPO: SB3's actor-critic policies, plus the SimBa residual, IMPALA CNN and
+# cross-embodiment (task-routed) policies of the paper.
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, MultiInputActorCriticPolicy
 
+from sb3_gtr.common.cross_embodiment import TaskRoutedActorCriticPolicy
+from sb3_gtr.common.impala_cnn import ImpalaCnnActorCriticPolicy
 from sb3_gtr.common.policies import SimbaActorCriticCnnPolicy, SimbaActorCriticPolicy, SimbaMultiInputActorCriticPolicy
 
 MlpPolicy = ActorCriticPolicy
@@ -9,3 +12,5 @@ MultiInputPolicy = MultiInputActorCriticPolicy
 SimbaPolicy = SimbaActorCriticPolicy
 CnnSimbaPolicy = SimbaActorCriticCnnPolicy
 MultiInputSimbaPolicy = SimbaMultiInputActorCriticPolicy
+ImpalaCnnPolicy = ImpalaCnnActorCriticPolicy
+TaskRoutedPolicy = TaskRoutedActorCriticPolicy

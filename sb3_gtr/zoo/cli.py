@@ -131,6 +131,22 @@ def _env_is_registered(env_id: str, gym_packages: Sequence[str]) -> bool:
     return env_id in gym.envs.registry
 
 
+def import_env_packages(args: Sequence[str]) -> None:
+    """
+    Register the environment ids that ``--env`` needs and that the zoo does not know: shimmy's ``dm_control/...``
+    ids (as ``--gym-packages shimmy`` would, without its import noise). sb3-gtr's own ids are registered on import.
+
+    :param args: The command's arguments
+    """
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--env", default="")
+    env_id = parser.parse_known_args(list(args))[0].env
+    if env_id.startswith("dm_control/"):
+        from sb3_gtr.envs.wrappers import import_quietly
+
+        import_quietly("shimmy")
+
+
 def prepare_train_args(args: Sequence[str], optimize: bool = False) -> list[str]:
     """
     Arguments for the zoo's ``train``: ``-optimize`` added for ``optimize``, and for a GTR algorithm the
@@ -247,6 +263,7 @@ def run_command(command: str, args: Sequence[str]) -> None:
     if command not in COMMANDS:
         raise SystemExit(f"error: unknown command {command!r}; use one of: {', '.join(COMMANDS)}")
     register_with_zoo()
+    import_env_packages(args)
     if command in {"train", "optimize"}:
         args = prepare_train_args(args, optimize=command == "optimize")
     if command in {"push-to-hub", "load-from-hub", "enjoy"}:
