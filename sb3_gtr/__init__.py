@@ -36,3 +36,7 @@ __all__ = [
     "mixture_penalty",
     "pearson_penalty",
 ]
+
+# Registers sb3-gtr's gymnasium ids (sb3_gtr/continual-<suite>-v0, sb3_gtr/procgen-starpilot-v0): last, since the
+# suites import the policies above.
+import sb3_gtr.envs  # noqa: E402, F401

@@ -45,6 +45,9 @@ def zoo_policy_kwargs(entry: dict) -> dict:
 
 
 def test_registered_ids():
+    # `import sb3_gtr` alone registers the ids (checked in a fresh interpreter)
+    code = "import gymnasium, sb3_gtr; assert 'sb3_gtr/continual-flip-v0' in gymnasium.registry"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=120)
     import_quietly("shimmy")
     for suite in SUITES:
         assert continual_env_id(suite) in gym.registry
