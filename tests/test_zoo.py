@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import yaml
@@ -183,6 +184,20 @@ def test_optimize_two_processes_share_a_study(tmp_path):
     assert config["sigma"] == pytest.approx(study.trials[1].params["sigma"])
 
 
+def test_optimize_with_n_jobs(tmp_path):
+    """Two trials at once in one process (the zoo's --n-jobs runs Optuna's threads)."""
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    zoo(
+        "optimize", "--algo", "gtr_ppo", "--env", "CartPole-v1", "-n", "256", "-f", "logs", "--sampler", "random",
+        "--pruner", "none", "--n-trials", "2", "--n-jobs", "2", "--n-evaluations", "1", "--eval-episodes", "2",
+        "--no-optim-plots", "--storage", storage, "--study-name", "threads", "--seed", str(CHEAP_TRIAL_SEEDS[0]),
+        "-params", "n_envs:1", "n_steps:64", "batch_size:64", "n_epochs:2",
+        cwd=tmp_path,
+    )  # fmt: skip
+    study = optuna.load_study(storage=storage, study_name="threads")
+    assert len(study.get_trials(states=[optuna.trial.TrialState.COMPLETE])) == 2
+
+
 def test_push_to_hub_then_load_from_hub(trained, tmp_path, monkeypatch):
     import huggingface_hub
 
@@ -204,12 +219,16 @@ def test_push_to_hub_then_load_from_hub(trained, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", list(sys.argv))
     logs = str(trained / "logs")
-    run_command("push-to-hub", ["--algo", "gtr_ppo", "--env", "CartPole-v1", "-f", logs, "-orga", "me", "--device", "cpu"])
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    push_args = ["--algo", "gtr_ppo", "--env", "CartPole-v1", "-f", logs, "-orga", "me", "--device", "cpu", "-n", "100"]
+    run_command("push-to-hub", push_args)
 
     files = uploads["me/gtr_ppo-CartPole-v1"]
-    assert {"README.md", "config.yml", "args.yml", "gtr_ppo-CartPole-v1.zip", "results.json"} <= set(files)
-    readme = (tmp_path / "hub" / "gtr_ppo-CartPole-v1" / "README.md").read_text()
-    assert "GTRPPO" in readme and "mean_reward" in readme
+    assert {"README.md", "config.yml", "args.yml", "gtr_ppo-CartPole-v1.zip", "results.json", "replay.mp4"} <= set(files)
+    repo = tmp_path / "hub" / "gtr_ppo-CartPole-v1"
+    assert (repo / "replay.mp4").stat().st_size > 1000  # CartPole renders: the card gets a replay video
+    readme = (repo / "README.md").read_text()
+    assert "GTRPPO" in readme and "mean_reward" in readme and "sb3-gtr" in readme
     # Commands that know gtr_ppo
     assert "python -m sb3_gtr.zoo load-from-hub --algo gtr_ppo" in readme and "rl_zoo3.enjoy" not in readme
 
@@ -228,3 +247,6 @@ def test_push_to_hub_then_load_from_hub(trained, tmp_path, monkeypatch):
     assert (tmp_path / "downloaded" / "gtr_ppo" / "CartPole-v1_1" / "CartPole-v1.zip").is_file()
     args = ["--algo", "gtr_ppo", "--env", "CartPole-v1", "-f", "downloaded", "--no-render", "-n", "50", "--device", "cpu"]
     run_command("enjoy", args)
+    # ... and GTRPPO.load brings it back in user code
+    model = GTRPPO.load(tmp_path / "downloaded" / "gtr_ppo" / "CartPole-v1_1" / "CartPole-v1.zip", device="cpu")
+    assert model.sigma(1.0) == 0.5 and model.predict(np.zeros(4, dtype=np.float32), deterministic=True)[0] in (0, 1)

@@ -252,6 +252,35 @@ def _model_card_for_sb3_gtr() -> Iterator[None]:
         repocard.metadata_save = original
 
 
+@contextlib.contextmanager
+def ffmpeg_on_path() -> Iterator[None]:
+    """
+    Put an ``ffmpeg`` executable on ``PATH`` while the block runs, if there is none: the Hub's replay video
+    (``huggingface_sb3``) and ``record-training`` call the ``ffmpeg`` command, which many machines lack, while the
+    ``imageio-ffmpeg`` package (installed with SB3's extras) ships a binary. Does nothing when ``ffmpeg`` is found
+    or ``imageio-ffmpeg`` is missing.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        imageio_ffmpeg = None
+    if shutil.which("ffmpeg") is not None or imageio_ffmpeg is None:
+        yield
+        return
+    original_path = os.environ.get("PATH", "")
+    with tempfile.TemporaryDirectory(prefix="sb3-gtr-ffmpeg-") as folder:
+        os.symlink(imageio_ffmpeg.get_ffmpeg_exe(), os.path.join(folder, "ffmpeg"))
+        os.environ["PATH"] = folder + os.pathsep + original_path
+        try:
+            yield
+        finally:
+            os.environ["PATH"] = original_path
+
+
 def run_command(command: str, args: Sequence[str]) -> None:
     """
     Run one zoo command with ``args`` as its command line, GTR algorithms registered.
@@ -277,7 +306,8 @@ def run_command(command: str, args: Sequence[str]) -> None:
     sys.argv = [f"sb3-gtr-zoo {command}", *args]
     if function_name is None:
         card = _model_card_for_sb3_gtr() if command == "push-to-hub" else contextlib.nullcontext()
-        with card:
+        ffmpeg = ffmpeg_on_path() if command in {"push-to-hub", "record-training"} else contextlib.nullcontext()
+        with card, ffmpeg:
             runpy.run_module(module_name, run_name="__main__", alter_sys=True)
     else:
         getattr(importlib.import_module(module_name), function_name)()
