@@ -1,5 +1,6 @@
 """The packaged zoo YAML beyond classic control: dm_control, procgen, the continual suites, and the ids behind them."""
 
+import inspect
 import json
 import os
 import subprocess
@@ -64,8 +65,12 @@ def test_every_entry_names_what_the_zoo_and_the_algorithm_know(algo):
     if algo == "gtr_ppo":  # the task-routed policy has no recurrent version
         expected += [continual_env_id("mujoco-cross"), continual_env_id("mujoco-cross-reverse")]
     assert set(expected) <= set(found), sorted(set(expected) - set(found))
+    defaults = inspect.signature(ALGOS[algo].__init__).parameters
     for env_id, entry in found.items():
         assert env_id in gym.registry, env_id
+        # Every entry carries the algorithm's own GTR defaults (a change of default must reach the YAML)
+        for key in ("penalty", "sigma", "penalty_coef", "mixture_anchor", "anchor_window", "clip_surrogate"):
+            assert entry[key] == defaults[key].default, (env_id, key)
         check_gtr_hyperparams(algo, env_id, default_conf_file(algo))
         assert entry["policy"] in ALGOS[algo].policy_aliases, (env_id, entry["policy"])
         zoo_policy_kwargs(entry)
