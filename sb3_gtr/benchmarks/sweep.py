@@ -160,6 +160,14 @@ def _format_cell(value: Any) -> str:
     return str(value)
 
 
+def _category_order(label: str) -> tuple:
+    """Sort key of a categorical axis: numbers by value, then other words, then ``all``."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1 + (label == "all"), 0.0, label)
+
+
 def plot_sweep(
     rows: Sequence[Mapping[str, Any]], baseline: Mapping[str, Any], path: Union[str, pathlib.Path], title: str
 ) -> None:
@@ -183,7 +191,7 @@ def plot_sweep(
             positions = [row[key] for row in rows]
             axes.set_xscale("log")
         else:
-            labels = sorted({_format_cell(row[key]) for row in rows}, key=lambda text: (text == "all", text))
+            labels = sorted({_format_cell(row[key]) for row in rows}, key=_category_order)
             positions = [labels.index(_format_cell(row[key])) for row in rows]
             axes.set_xticks(range(len(labels)), labels)
         colors = ["C1" if row["clip_surrogate"] else "C0" for row in rows]
@@ -195,15 +203,9 @@ def plot_sweep(
         axes.set_xlabel(key)
         axes.grid(alpha=0.3)
     axes_list[0].set_ylabel("objective (mean over seeds)")
-    axes_list[0].text(
-        0.02,
-        0.02,
-        "dashed: PPO; circled: GTR defaults;\norange: clipped surrogate, blue: not",
-        transform=axes_list[0].transAxes,
-        fontsize=7,
-        va="bottom",
+    figure.suptitle(
+        f"{title}\ndashed: PPO; circled: GTR defaults (trial 0); orange: clipped surrogate, blue: not", fontsize=10
     )
-    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 
