@@ -1103,27 +1103,38 @@ def _json_argument(text: str) -> dict[str, Any]:
     return value
 
 
-def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
-    """
-    Command-line entry point.
+#: The command-line arguments shared by every runner of jobs (:func:`add_job_arguments`): those of :func:`job_settings`,
+#: ``jobs`` and ``quiet``.
+JOB_ARGUMENTS = (
+    "suite",
+    "scale",
+    "n_cycles",
+    "suite_kwargs",
+    "algo_kwargs",
+    "policy",
+    "policy_kwargs",
+    "n_envs",
+    "normalize",
+    "normalize_kwargs",
+    "eval_freq",
+    "n_eval_episodes",
+    "device",
+    "jobs",
+)
 
-    :param argv: The arguments (default: ``sys.argv[1:]``)
-    :return: The report of :func:`run_benchmark`
+
+def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5) -> None:
     """
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.strip().split("\n\n")[0].split()))
+    Add the arguments that say how to run the jobs (the suite, its scale, the shared hyperparameters, the policy,
+    normalisation, evaluation, device, parallel jobs and ``--quiet``) to a command line.
+
+    :param parser: The parser
+    :param n_eval_episodes: Default number of evaluation episodes per task
+    """
     parser.add_argument("--suite", required=True, choices=sorted(SUITES), help="the continual suite")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), help=f"methods to run (default: {' '.join(METHODS)})")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
     parser.add_argument("--scale", type=float, default=1.0, help="factor on every task's step budget")
     parser.add_argument("--n-cycles", type=int, default=None, help="passes over the tasks (default: the suite's)")
     parser.add_argument("--suite-kwargs", type=_json_argument, default={}, help="JSON object of suite keyword arguments")
-    parser.add_argument(
-        "--method-kwargs",
-        type=_json_argument,
-        default={},
-        help='JSON object: per method, GTRPPO kwargs overriding its own; a new method needs "base", '
-        'e.g. \'{"gtr-s0.3": {"base": "gtr", "sigma": 0.3}}\'',
-    )
     parser.add_argument("--algo-kwargs", type=_json_argument, default={}, help="JSON object of hyperparameters shared by all")
     parser.add_argument("--policy", default=None, help="policy alias or import path (default: the suite's, else MlpPolicy)")
     parser.add_argument(
@@ -1139,36 +1150,50 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         "--normalize-kwargs", type=_json_argument, default=None, help="JSON object of VecNormalize kwargs (default: suite's)"
     )
     parser.add_argument("--eval-freq", type=int, default=None, help=f"default: {EVALS_PER_PHASE} evaluations per phase")
-    parser.add_argument("--n-eval-episodes", type=int, default=5, help="evaluation episodes per task")
+    parser.add_argument("--n-eval-episodes", type=int, default=n_eval_episodes, help="evaluation episodes per task")
     parser.add_argument("--device", default="cpu", help="torch device of every job")
     parser.add_argument("--jobs", type=int, default=1, help="jobs run at the same time, one process each")
+    parser.add_argument("--quiet", action="store_true", help="no progress display or log lines")
+
+
+def job_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """
+    :param args: Arguments parsed by a parser given :func:`add_job_arguments`
+    :return: Those arguments (:data:`JOB_ARGUMENTS`) as keyword arguments, and ``verbose``
+    """
+    return {**{name: getattr(args, name) for name in JOB_ARGUMENTS}, "verbose": not args.quiet}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    """
+    Command-line entry point.
+
+    :param argv: The arguments (default: ``sys.argv[1:]``)
+    :return: The report of :func:`run_benchmark`
+    """
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.strip().split("\n\n")[0].split()))
+    add_job_arguments(parser)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), help=f"methods to run (default: {' '.join(METHODS)})")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
+    parser.add_argument(
+        "--method-kwargs",
+        type=_json_argument,
+        default={},
+        help='JSON object: per method, GTRPPO kwargs overriding its own; a new method needs "base", '
+        'e.g. \'{"gtr-s0.3": {"base": "gtr", "sigma": 0.3}}\'',
+    )
     parser.add_argument("--output-dir", default=None, help="output folder (default: results/<suite>)")
     parser.add_argument("--force", action="store_true", help="rerun finished jobs too")
-    parser.add_argument("--quiet", action="store_true", help="no progress display or log lines")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     return run_benchmark(
-        suite=args.suite,
+        **job_arguments(args),
         methods=args.methods,
         seeds=args.seeds,
-        scale=args.scale,
-        n_cycles=args.n_cycles,
-        suite_kwargs=args.suite_kwargs,
         method_kwargs=args.method_kwargs,
-        algo_kwargs=args.algo_kwargs,
-        policy=args.policy,
-        policy_kwargs=args.policy_kwargs,
-        n_envs=args.n_envs,
-        normalize=args.normalize,
-        normalize_kwargs=args.normalize_kwargs,
-        eval_freq=args.eval_freq,
-        n_eval_episodes=args.n_eval_episodes,
-        device=args.device,
-        jobs=args.jobs,
         output_dir=args.output_dir,
         force=args.force,
         command=shlex.join(["python", "-m", "sb3_gtr.benchmarks.continual", *argv]),
-        verbose=not args.quiet,
     )
 
 

@@ -45,9 +45,10 @@ import numpy as np
 from sb3_gtr.benchmarks.continual import (
     _check_resume,
     _describe,
-    _json_argument,
     _run_jobs,
+    add_job_arguments,
     gtr_defaults,
+    job_arguments,
     job_settings,
     load_job,
     resolve_methods,
@@ -480,52 +481,28 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     :return: The report of :func:`run_sweep`
     """
     parser = argparse.ArgumentParser(description=" ".join(__doc__.strip().split("\n\n")[0].split()))
-    parser.add_argument("--suite", required=True, choices=sorted(SUITES), help="the continual suite")
+    add_job_arguments(parser, n_eval_episodes=2)
     parser.add_argument("--seeds", nargs="+", type=int, default=[100, 101], help="seeds of every trial (default: 100 101)")
     parser.add_argument("--n-trials", type=int, default=14, help="finished trials wanted, the defaults' trial included")
     parser.add_argument("--objective", default="auc_current_task", choices=list(OBJECTIVES), help="the metric maximised")
-    parser.add_argument("--scale", type=float, default=1.0, help="factor on every task's step budget")
-    parser.add_argument("--n-cycles", type=int, default=None, help="passes over the tasks (default: the suite's)")
-    parser.add_argument("--suite-kwargs", type=_json_argument, default={}, help="JSON object of suite keyword arguments")
-    parser.add_argument("--algo-kwargs", type=_json_argument, default={}, help="JSON object of hyperparameters shared by all")
-    parser.add_argument("--policy", default=None, help="policy alias or import path (default: the suite's, else MlpPolicy)")
-    parser.add_argument("--policy-kwargs", type=_json_argument, default=None, help="JSON object of policy kwargs")
-    parser.add_argument("--n-envs", type=int, default=1, help="parallel environments per job")
-    parser.add_argument("--eval-freq", type=int, default=None, help="default: 10 evaluations per phase")
-    parser.add_argument("--n-eval-episodes", type=int, default=2, help="evaluation episodes per task")
-    parser.add_argument("--device", default="cpu", help="torch device of every job")
-    parser.add_argument("--jobs", type=int, default=1, help="jobs run at the same time, one process each")
     parser.add_argument("--n-startup-trials", type=int, default=5, help="random trials before TPE (default: 5)")
     parser.add_argument("--sampler-seed", type=int, default=0, help="seed of the Optuna sampler")
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: SQLite in the output folder)")
     parser.add_argument("--study-name", default=None, help="study name (default: gtr-sweep-<suite>)")
     parser.add_argument("--output-dir", default=None, help="output folder (default: results/sweep-<suite>)")
-    parser.add_argument("--quiet", action="store_true", help="no progress display or log lines")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     return run_sweep(
-        suite=args.suite,
+        **job_arguments(args),
         seeds=args.seeds,
         n_trials=args.n_trials,
         objective=args.objective,
-        scale=args.scale,
-        n_cycles=args.n_cycles,
-        suite_kwargs=args.suite_kwargs,
-        algo_kwargs=args.algo_kwargs,
-        policy=args.policy,
-        policy_kwargs=args.policy_kwargs,
-        n_envs=args.n_envs,
-        eval_freq=args.eval_freq,
-        n_eval_episodes=args.n_eval_episodes,
-        device=args.device,
-        jobs=args.jobs,
         n_startup_trials=args.n_startup_trials,
         sampler_seed=args.sampler_seed,
         storage=args.storage,
         study_name=args.study_name,
         output_dir=args.output_dir,
         command=shlex.join(["python", "-m", "sb3_gtr.benchmarks.sweep", *argv]),
-        verbose=not args.quiet,
     )
 
 

@@ -125,29 +125,15 @@ class ImpalaCnnActorCriticPolicy(ActorCriticCnnPolicy):
     """
     SB3's ``ActorCriticCnnPolicy`` with the IMPALA CNN (:class:`ImpalaCnnExtractor`) and the actor and critic heads
     directly on its features (``net_arch=[]``) by default: the Procgen network of the GTR paper (Appendix C).
-    Alias ``"ImpalaCnnPolicy"`` of ``GTRPPO``.
+    Alias ``"ImpalaCnnPolicy"`` of ``GTRPPO``. Only these two defaults differ from ``ActorCriticCnnPolicy``.
 
     :param observation_space: Observation space (images)
     :param action_space: Action space
     :param lr_schedule: Learning rate schedule (could be constant)
     :param net_arch: Layers between the features and the heads (``None``: none, the heads sit on the features)
-    :param activation_fn: Activation function of those layers
-    :param ortho_init: Whether to use or not orthogonal initialization
-    :param use_sde: Whether to use State Dependent Exploration or not
-    :param log_std_init: Initial value for the log standard deviation
-    :param full_std: Whether to use (n_features x n_actions) parameters
-        for the std instead of only (n_features,) when using gSDE
-    :param use_expln: Use ``expln()`` function instead of ``exp()`` to ensure
-        a positive standard deviation (cf paper). It allows to keep variance
-        above zero and prevent it from growing too fast. In practice, ``exp()`` is usually enough.
-    :param squash_output: Whether to squash the output using a tanh function,
-        this allows to ensure boundaries when using gSDE.
     :param features_extractor_class: Features extractor to use (the IMPALA CNN by default)
-    :param features_extractor_kwargs: Keyword arguments to pass to the features extractor.
-    :param share_features_extractor: If True, the features extractor is shared between the policy and value networks.
-    :param normalize_images: Whether to normalize images or not, dividing by 255.0 (True by default)
-    :param optimizer_class: The optimizer to use, ``th.optim.Adam`` by default
-    :param optimizer_kwargs: Additional keyword arguments, excluding the learning rate, to pass to the optimizer
+    :param kwargs: The other arguments of ``ActorCriticCnnPolicy`` (``activation_fn``, ``ortho_init``,
+        ``features_extractor_kwargs``, ``optimizer_class`` ...)
     """
 
     def __init__(
@@ -156,36 +142,14 @@ class ImpalaCnnActorCriticPolicy(ActorCriticCnnPolicy):
         action_space: spaces.Space,
         lr_schedule: Schedule,
         net_arch: Optional[NetArch] = None,
-        activation_fn: type[nn.Module] = nn.Tanh,
-        ortho_init: bool = True,
-        use_sde: bool = False,
-        log_std_init: float = 0.0,
-        full_std: bool = True,
-        use_expln: bool = False,
-        squash_output: bool = False,
         features_extractor_class: type[BaseFeaturesExtractor] = ImpalaCnnExtractor,
-        features_extractor_kwargs: Optional[dict[str, Any]] = None,
-        share_features_extractor: bool = True,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: Optional[dict[str, Any]] = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             observation_space,
             action_space,
             lr_schedule,
             net_arch=[] if net_arch is None else net_arch,
-            activation_fn=activation_fn,
-            ortho_init=ortho_init,
-            use_sde=use_sde,
-            log_std_init=log_std_init,
-            full_std=full_std,
-            use_expln=use_expln,
-            squash_output=squash_output,
             features_extractor_class=features_extractor_class,
-            features_extractor_kwargs=features_extractor_kwargs,
-            share_features_extractor=share_features_extractor,
-            normalize_images=normalize_images,
-            optimizer_class=optimizer_class,
-            optimizer_kwargs=optimizer_kwargs,
+            **kwargs,
         )

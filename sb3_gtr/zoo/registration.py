@@ -2,7 +2,6 @@
 
 from rl_zoo3 import hyperparams_opt, utils
 
-import sb3_gtr.envs  # noqa: F401  (registers sb3-gtr's environment ids)
 from sb3_gtr.gtr_ppo import GTRPPO
 from sb3_gtr.gtr_ppo_recurrent import RecurrentGTRPPO
 from sb3_gtr.zoo.samplers import convert_gtr_params, sample_gtr_ppo_params, sample_gtr_ppo_recurrent_params
@@ -21,8 +20,8 @@ def register_with_zoo() -> None:
     study). Safe to call more than once.
 
     The zoo checks ``--algo`` against ``ALGOS`` while it parses its arguments (before ``--gym-packages`` are
-    imported), so this must run before the zoo's entry points: ``python -m sb3_gtr.zoo`` does it. Importing this
-    module also registers sb3-gtr's environments (``sb3_gtr/continual-<suite>-v0`` ..., see
+    imported), so this must run before the zoo's entry points: ``python -m sb3_gtr.zoo`` does it. Importing ``sb3_gtr``
+    (as this module does) also registers sb3-gtr's environments (``sb3_gtr/continual-<suite>-v0`` ..., see
     :mod:`sb3_gtr.envs.registration`).
     """
     for name, (algo_class, sampler) in GTR_ALGOS.items():
