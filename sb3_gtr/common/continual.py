@@ -35,7 +35,7 @@ import json
 import math
 import os
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Union
@@ -47,6 +47,19 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import HumanOutputFormat
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecFrameStack, VecNormalize
+
+from sb3_gtr.common.checks import (
+    check_bool,
+    check_finite_float,
+    check_instance,
+    check_int_in_range,
+    check_length,
+    check_optional_callable,
+    check_optional_mapping,
+    check_positive_int,
+    check_str,
+    describe,
+)
 
 #: Key of ``info`` holding the id (index in the sequence's tasks) of the task that produced a transition.
 TASK_ID_KEY = "task_id"
@@ -81,10 +94,23 @@ class Task:
     reward_threshold: Optional[float] = None
 
     def __post_init__(self) -> None:
-        if not self.name:
-            raise ValueError("A Task needs a non-empty name")
-        if self.n_timesteps < 1:
-            raise ValueError(f"Task {self.name!r}: n_timesteps must be positive, got {self.n_timesteps}")
+        check_str("name", self.name)
+        try:
+            if not (isinstance(self.env_id, str) and self.env_id) and not callable(self.env_id):
+                raise ValueError(
+                    "`env_id` must be a registered gymnasium id or a callable returning an environment, "
+                    f"got {describe(self.env_id)}"
+                )
+            self.env_kwargs = dict(check_optional_mapping("env_kwargs", self.env_kwargs) or {})
+            # Every factory of the package hands `max_episode_steps` to `gymnasium.make`, which takes -1 or 0 as
+            # they are: refuse them here rather than train on episodes of a meaningless length.
+            if self.env_kwargs.get("max_episode_steps") is not None:
+                check_positive_int("env_kwargs['max_episode_steps']", self.env_kwargs["max_episode_steps"])
+            self.n_timesteps = check_positive_int("n_timesteps", self.n_timesteps)
+            if self.reward_threshold is not None:
+                self.reward_threshold = check_finite_float("reward_threshold", self.reward_threshold)
+        except ValueError as error:
+            raise ValueError(f"Task {self.name!r}: {error}") from None
 
     def make_env(self, **kwargs: Any) -> gym.Env:
         """
@@ -94,23 +120,59 @@ class Task:
         :return: The environment
         """
         env_kwargs = {**self.env_kwargs, **kwargs}
-        if isinstance(self.env_id, str):
-            return gym.make(self.env_id, **env_kwargs)
-        return self.env_id(**env_kwargs)
+        try:
+            if isinstance(self.env_id, str):
+                return gym.make(self.env_id, **env_kwargs)
+            return self.env_id(**env_kwargs)
+        except TypeError as error:
+            # An unknown or misspelt keyword argument: say which task carries it, as the factory cannot.
+            factory = self.env_id if isinstance(self.env_id, str) else getattr(self.env_id, "__name__", repr(self.env_id))
+            raise TypeError(
+                f"Task {self.name!r} cannot build its environment {factory!r} with env_kwargs {env_kwargs}: {error}"
+            ) from error
 
 
-class Phase(NamedTuple):
+class _PhaseFields(NamedTuple):
+    task_id: int
+    start: int
+    end: int
+
+
+class Phase(_PhaseFields):
     """
-    A training phase: steps ``[start, end)`` spent on task ``task_id``.
+    A training phase: steps ``[start, end)`` spent on task ``task_id``. A named tuple whose fields are
+    checked when it is made (non-negative integers, ``end >= start``).
 
     :param task_id: Index of the task in the sequence's ``tasks``
     :param start: First step (in ``num_timesteps``) of the phase
     :param end: Step at which the phase ends (exclusive)
     """
 
-    task_id: int
-    start: int
-    end: int
+    __slots__ = ()
+
+    def __new__(cls, task_id: int, start: int, end: int) -> "Phase":
+        task_id = check_positive_int("task_id", task_id, allow_zero=True)
+        start = check_positive_int("start", start, allow_zero=True)
+        end = check_positive_int("end", end, allow_zero=True)
+        if end < start:
+            raise ValueError(f"A Phase must end at or after its start, got start={start} and end={end}")
+        return super().__new__(cls, task_id, start, end)
+
+
+def _check_tasks(tasks: Any) -> list[Task]:
+    """The tasks as a list, refusing an empty list and anything that is not a :class:`Task`."""
+    if isinstance(tasks, (str, bytes, Task, Mapping)) or not isinstance(tasks, Iterable):
+        raise ValueError(f"`tasks` must be a list of Task, got {describe(tasks)}")
+    tasks = list(tasks)
+    if not tasks:
+        raise ValueError("`tasks` is empty: a task sequence needs at least one Task")
+    for index, task in enumerate(tasks):
+        if not isinstance(task, Task):
+            raise ValueError(
+                f"`tasks` must hold Task objects (Task(name, env_id, env_kwargs, n_timesteps)), got {describe(task)} "
+                f"at index {index}"
+            )
+    return tasks
 
 
 class TaskSequence:
@@ -139,22 +201,19 @@ class TaskSequence:
         policy_kwargs: Optional[dict[str, Any]] = None,
         normalize_kwargs: Optional[dict[str, Any]] = None,
     ) -> None:
-        self.tasks = list(tasks)
-        if not self.tasks:
-            raise ValueError("A TaskSequence needs at least one task")
+        self.tasks = _check_tasks(tasks)
         names = [task.name for task in self.tasks]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"Task names must be unique within a sequence, repeated: {duplicates}")
-        if n_cycles < 1:
-            raise ValueError(f"n_cycles must be at least 1, got {n_cycles}")
-        if not scale > 0:
-            raise ValueError(f"scale must be positive, got {scale}")
-        self.n_cycles = n_cycles
-        self.scale = scale
-        self.name = name
+        self.n_cycles = check_positive_int("n_cycles", n_cycles)
+        self.scale = check_finite_float("scale", scale, low=0.0, low_inclusive=False)
+        self.name = None if name is None else check_str("name", name)
+        if policy is not None and not isinstance(policy, (str, type)):
+            raise ValueError(f"`policy` must be a policy alias (a string), a policy class or None, got {describe(policy)}")
         self.policy = policy
-        self.policy_kwargs = dict(policy_kwargs or {})
+        self.policy_kwargs = dict(check_optional_mapping("policy_kwargs", policy_kwargs) or {})
+        normalize_kwargs = check_optional_mapping("normalize_kwargs", normalize_kwargs)
         self.normalize_kwargs = None if normalize_kwargs is None else dict(normalize_kwargs)
 
     def __len__(self) -> int:
@@ -173,6 +232,7 @@ class TaskSequence:
         :param task_id: Index of the task
         :return: The scaled step budget of one phase on that task
         """
+        task_id = check_int_in_range("task_id", task_id, 0, len(self.tasks))
         return max(1, round(self.tasks[task_id].n_timesteps * self.scale))
 
     def schedule(self) -> list[Phase]:
@@ -197,6 +257,7 @@ class TaskSequence:
         :param step: A training step (``num_timesteps``)
         :return: Index in :meth:`schedule` of the phase containing ``step``; the last phase for steps past the end
         """
+        step = check_positive_int("step", step, allow_zero=True)
         ends = [phase.end for phase in self.schedule()]
         return min(bisect.bisect_right(ends, step), len(ends) - 1)
 
@@ -214,7 +275,7 @@ class TaskSequence:
 
 
 def _tasks_of(tasks: Union[TaskSequence, Sequence[Task]]) -> list[Task]:
-    return list(tasks.tasks) if isinstance(tasks, TaskSequence) else list(tasks)
+    return list(tasks.tasks) if isinstance(tasks, TaskSequence) else _check_tasks(tasks)
 
 
 class ContinualTaskEnv(gym.Env):
@@ -253,8 +314,8 @@ class ContinualTaskEnv(gym.Env):
         #: The sequence the env was built from (``None`` when given a list of tasks): :class:`ContinualTaskCallback`
         #: reads its schedule from here when it is not given one
         self.sequence = tasks if isinstance(tasks, TaskSequence) else None
-        self._check_task_id(task_id)
-        self.env_kwargs = env_kwargs or {}
+        task_id = self._check_task_id(task_id)
+        self.env_kwargs = dict(check_optional_mapping("env_kwargs", env_kwargs) or {})
         self.envs: dict[int, gym.Env] = {}
         self._needs_seed: set[int] = set()
         self._task_id = task_id
@@ -280,9 +341,8 @@ class ContinualTaskEnv(gym.Env):
         """The environment of the running episode."""
         return self.envs[self._task_id]
 
-    def _check_task_id(self, task_id: int) -> None:
-        if not 0 <= task_id < len(self.tasks):
-            raise ValueError(f"task_id must be in [0, {len(self.tasks)}), got {task_id}")
+    def _check_task_id(self, task_id: int) -> int:
+        return check_int_in_range("task_id", task_id, 0, len(self.tasks))
 
     def _get_env(self, task_id: int) -> gym.Env:
         if task_id not in self.envs:
@@ -294,13 +354,23 @@ class ContinualTaskEnv(gym.Env):
             self._needs_seed.add(task_id)
         return self.envs[task_id]
 
+    def build_task_envs(self) -> None:
+        """
+        Build the environment of every task now rather than at its first switch, checking that they share
+        their spaces: :class:`ContinualTaskCallback` calls it before training, so that a task that cannot be
+        built fails at once, not hours into a run. Seeding is unchanged (a task's environment is seeded at its
+        first reset).
+        """
+        for task_id in range(len(self.tasks)):
+            self._get_env(task_id)
+
     def set_task(self, task_id: int) -> None:
         """
         Switch to another task at the next reset; the running episode is truncated at its next step.
 
         :param task_id: Index of the task
         """
-        self._check_task_id(task_id)
+        task_id = self._check_task_id(task_id)
         self._pending_task_id = None if task_id == self._task_id else task_id
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict[str, Any]] = None) -> tuple[Any, dict[str, Any]]:
@@ -373,6 +443,50 @@ def check_same_spaces(
             )
 
 
+def _same(a: Any, b: Any) -> bool:
+    # Environment arguments may hold arrays or objects without a usable `==`: those count as equal.
+    try:
+        return bool(a == b)
+    except Exception:
+        return True
+
+
+def _task_differences(tasks: Sequence[Task], other_tasks: Sequence[Task]) -> list[str]:
+    """How two lists of tasks differ, in words (empty when they are the same)."""
+    names, other_names = [task.name for task in tasks], [task.name for task in other_tasks]
+    if names != other_names:
+        return [f"the tasks differ ({len(names)} tasks {names} against {len(other_names)} tasks {other_names})"]
+    differences = []
+    for task, other in zip(tasks, other_tasks, strict=True):
+        # Callables may be copies (a SubprocVecEnv pickles them): compare them by name only.
+        env_id = task.env_id if isinstance(task.env_id, str) else getattr(task.env_id, "__qualname__", None)
+        other_id = other.env_id if isinstance(other.env_id, str) else getattr(other.env_id, "__qualname__", None)
+        if env_id != other_id:
+            differences.append(f"task {task.name!r} has environment {env_id!r} against {other_id!r}")
+        elif not _same(task.env_kwargs, other.env_kwargs):
+            differences.append(f"task {task.name!r} has env_kwargs {task.env_kwargs} against {other.env_kwargs}")
+    return differences
+
+
+def _sequence_differences(sequence: TaskSequence, other: TaskSequence) -> list[str]:
+    """How two task sequences differ where it matters for training and evaluation (empty when they agree)."""
+    if sequence is other:
+        return []
+    differences = _task_differences(sequence.tasks, other.tasks)
+    if differences:
+        return differences
+    schedule, other_schedule = sequence.schedule(), other.schedule()
+    if schedule != other_schedule:
+        differences.append(
+            f"their schedules differ ({len(schedule)} phases ending at {schedule[-1].end} steps, "
+            f"n_cycles={sequence.n_cycles}, scale={sequence.scale}, budgets "
+            f"{[sequence.task_timesteps(i) for i in range(len(sequence))]}; against {len(other_schedule)} phases ending at "
+            f"{other_schedule[-1].end}, n_cycles={other.n_cycles}, scale={other.scale}, budgets "
+            f"{[other.task_timesteps(i) for i in range(len(other))]})"
+        )
+    return differences
+
+
 def make_continual_vec_env(
     sequence: Union[TaskSequence, Sequence[Task]],
     n_envs: int = 1,
@@ -403,6 +517,20 @@ def make_continual_vec_env(
     :param env_kwargs: Extra keyword arguments passed to every task's factory
     :return: The vectorized environment
     """
+    tasks = _tasks_of(sequence)
+    n_envs = check_positive_int("n_envs", n_envs)
+    if seed is not None:
+        check_positive_int("seed", seed, allow_zero=True)  # numpy refuses negative seeds, but only at the first reset
+    check_int_in_range("task_id", task_id, 0, len(tasks))
+    if vec_env_cls is not None and not (isinstance(vec_env_cls, type) and issubclass(vec_env_cls, VecEnv)):
+        raise ValueError(
+            f"`vec_env_cls` must be a VecEnv class (DummyVecEnv, SubprocVecEnv) or None, got {describe(vec_env_cls)}"
+        )
+    check_optional_callable("wrapper_class", wrapper_class, "a gymnasium wrapper class (or callable) or None")
+    for name, kwargs in (("wrapper_kwargs", wrapper_kwargs), ("vec_env_kwargs", vec_env_kwargs), ("env_kwargs", env_kwargs)):
+        check_optional_mapping(name, kwargs)
+    if monitor_dir is not None:
+        check_instance("monitor_dir", monitor_dir, (str, os.PathLike), "a folder (str or path) or None")
     return make_vec_env(
         ContinualTaskEnv,
         n_envs=n_envs,
@@ -496,10 +624,29 @@ class EvaluationTable:
     std_returns: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
-        self.steps = np.asarray(self.steps, dtype=np.int64)
-        self.returns = np.asarray(self.returns, dtype=np.float64).reshape(len(self.steps), len(self.task_names))
-        if self.std_returns is not None:
-            self.std_returns = np.asarray(self.std_returns, dtype=np.float64).reshape(self.returns.shape)
+        if isinstance(self.task_names, str) or not isinstance(self.task_names, Iterable):
+            raise ValueError(f"`task_names` must be a list of task names, got {describe(self.task_names)}")
+        self.task_names = [check_str("task_names", name) for name in self.task_names]
+        if not self.task_names:
+            raise ValueError("`task_names` is empty: an evaluation table needs at least one task")
+        steps = np.asarray(self.steps)
+        if steps.ndim != 1 or (steps.size and not np.issubdtype(steps.dtype, np.integer)):
+            raise ValueError(f"`steps` must be a 1-D list of integer training steps, got {describe(self.steps)}")
+        self.steps = steps.astype(np.int64)
+        if np.any(np.diff(self.steps) < 0):
+            raise ValueError(f"`steps` must be non-decreasing (evaluations in training order), got {self.steps.tolist()}")
+        shape = (len(self.steps), len(self.task_names))
+        for name in ("returns", "std_returns"):
+            values = getattr(self, name)
+            if values is None:
+                continue
+            array = np.asarray(values, dtype=np.float64)
+            if array.size != shape[0] * shape[1]:
+                raise ValueError(
+                    f"`{name}` must hold one value per evaluation and task, shape {shape} ({shape[0]} steps x "
+                    f"{shape[1]} tasks), got shape {array.shape}"
+                )
+            setattr(self, name, array.reshape(shape))
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -542,12 +689,61 @@ class EvaluationTable:
         return cls([names[task_id] for task_id in task_ids], np.array(steps), np.array(returns), np.array(stds))
 
 
+def check_references(
+    reference_min: Optional[Sequence[Optional[float]]],
+    reference_max: Optional[Sequence[Optional[float]]],
+    task_names: Sequence[str],
+) -> None:
+    """
+    Check the per-task references of :func:`normalize_returns`: ``None`` or one entry per task, each ``None`` or
+    a finite number, and ``min < max`` for every task where both are given.
+
+    :param reference_min: Return mapped to 0, per task
+    :param reference_max: Return mapped to 1, per task
+    :param task_names: The task names (their number is the expected length)
+    :raises ValueError: On a wrong length, a non-finite or non-numeric entry, or ``min >= max``
+    """
+    tasks = f"task (tasks {', '.join(map(repr, task_names))})"
+    for name, values in (("reference_min", reference_min), ("reference_max", reference_max)):
+        if values is None:
+            continue
+        check_length(name, values, len(task_names), tasks)
+        for task_name, value in zip(task_names, values, strict=True):
+            if value is not None:
+                check_finite_float(f"{name}[{task_name!r}]", value)
+    if reference_min is not None and reference_max is not None:
+        for task_name, low, high in zip(task_names, reference_min, reference_max, strict=True):
+            if low is not None and high is not None and not float(high) > float(low):
+                raise ValueError(
+                    f"Reference max must exceed reference min for every task: task {task_name!r} has "
+                    f"reference_min={low} and reference_max={high}"
+                )
+
+
 def _per_task(values: Optional[Sequence[Optional[float]]], n_tasks: int, fallback: np.ndarray) -> np.ndarray:
     if values is None:
         return fallback.copy()
-    if len(values) != n_tasks:
-        raise ValueError(f"Expected one reference value per task ({n_tasks}), got {len(values)}")
     return np.array([fallback[i] if value is None else float(value) for i, value in enumerate(values)])
+
+
+def _check_phases(phases: Sequence[Phase], n_tasks: int) -> list[Phase]:
+    """The phases as :class:`Phase` s, refusing tasks that do not exist and phases out of training order."""
+    if isinstance(phases, (str, bytes, Mapping)) or not isinstance(phases, Iterable):
+        raise ValueError(f"`phases` must be a list of Phase, got {describe(phases)}")
+    checked: list[Phase] = []
+    for phase in phases:
+        phase = phase if isinstance(phase, Phase) else Phase(*phase)
+        if phase.task_id >= n_tasks:
+            raise ValueError(f"`phases` refers to task {phase.task_id}, but there are {n_tasks} tasks: {phase}")
+        if checked and phase.start < checked[-1].end:
+            raise ValueError(f"`phases` must be in training order, without overlap: {phase} starts before {checked[-1]} ends")
+        checked.append(phase)
+    return checked
+
+
+def _check_fraction(fraction: Any, name: str = "fraction") -> float:
+    # A target of 0 is reached at once, above 1 never: neither measures re-adaptation.
+    return check_finite_float(name, fraction, low=0.0, high=1.0, low_inclusive=False)
 
 
 def normalize_returns(
@@ -564,7 +760,9 @@ def normalize_returns(
     maximum of that task's evaluations over the whole run (the default: self-contained, but only
     comparable within the run; the best evaluation of every task scores 1). ``None`` entries in a given
     list fall back to the run's values. A task whose run-derived span is zero (every evaluation equal)
-    scores 0 throughout: the run carries no information about it.
+    scores 0 throughout: the run carries no information about it. When only one reference of a task is
+    given and the run's returns all lie beyond it (every return below a given min, or above a given max),
+    the task scores 0, or 1 above a given max.
 
     :param returns: Mean evaluation returns, shape ``(n_evaluations, n_tasks)``
     :param reference_min: Return mapped to 0, per task
@@ -572,18 +770,19 @@ def normalize_returns(
     :return: Normalised performance, same shape
     """
     returns = np.asarray(returns, dtype=np.float64)
+    if returns.ndim != 2 or returns.shape[0] == 0:
+        raise ValueError(f"`returns` must have shape (n_evaluations >= 1, n_tasks), got shape {returns.shape}")
     n_tasks = returns.shape[1]
+    check_references(reference_min, reference_max, [str(task_id) for task_id in range(n_tasks)])
     low = _per_task(reference_min, n_tasks, np.nanmin(returns, axis=0))
     high = _per_task(reference_max, n_tasks, np.nanmax(returns, axis=0))
-    given = np.zeros(n_tasks, dtype=bool)
-    for values in (reference_min, reference_max):
-        if values is not None:
-            given |= np.array([value is not None for value in values])
-    if np.any((high <= low) & given):
-        raise ValueError(f"Reference max must exceed reference min for every task, got min={low} max={high}")
+    given_max = np.zeros(n_tasks, dtype=bool) if reference_max is None else np.array([v is not None for v in reference_max])
     span = high - low
     safe_span = np.where(span > 0, span, 1.0)
-    normalized = np.where(span > 0, (returns - low) / safe_span, 0.0)
+    # An empty span with one reference given means that every return lies beyond it (all below a given min:
+    # 0; all above a given max: 1), not an error to find at the end of a run.
+    degenerate = np.where(given_max & (returns >= high), 1.0, 0.0)
+    normalized = np.where(span > 0, (returns - low) / safe_span, degenerate)
     return np.clip(normalized, 0.0, 1.0)
 
 
@@ -623,6 +822,7 @@ def forgetting(steps: np.ndarray, normalized: np.ndarray, phases: Sequence[Phase
     :return: Forgetting per task, shape ``(n_tasks,)``; NaN for a task that was never trained
     """
     normalized = np.asarray(normalized, dtype=np.float64)
+    phases = _check_phases(phases, normalized.shape[1])
     final = normalized[-1]
     result = np.full(normalized.shape[1], math.nan)
     for phase in phases:  # later phases overwrite earlier ones: the last phase of each task wins
@@ -672,9 +872,11 @@ def forward_transfer(
     """
     normalized = np.asarray(normalized, dtype=np.float64)
     n_tasks = normalized.shape[1]
+    phases = _check_phases(phases, n_tasks)
     result = np.full(n_tasks, math.nan)
     if reference_curves is None:
         return result
+    check_length("reference_curves", reference_curves, n_tasks, "task")
     first_phases: dict[int, Phase] = {}
     for phase in phases:
         first_phases.setdefault(phase.task_id, phase)
@@ -707,6 +909,8 @@ def adaptation_speed(steps: np.ndarray, normalized: np.ndarray, phases: Sequence
     :return: Steps to adapt, per phase, shape ``(len(phases),)``
     """
     steps, normalized = np.asarray(steps), np.asarray(normalized, dtype=np.float64)
+    phases = _check_phases(phases, normalized.shape[1])
+    fraction = _check_fraction(fraction)
     result = np.full(len(phases), math.nan)
     seen: set[int] = set()
     for index, phase in enumerate(phases):
@@ -721,6 +925,43 @@ def adaptation_speed(steps: np.ndarray, normalized: np.ndarray, phases: Sequence
         if len(during) > 0:
             result[index] = float(steps[during[0]] - phase.start)
     return result
+
+
+def check_reference_curves(
+    reference_curves: Optional[Mapping[str, tuple[Sequence[float], Sequence[float]]]], task_names: Sequence[str]
+) -> None:
+    """
+    Check the single-task curves of :func:`compute_metrics`: ``None`` or a mapping from known task names to
+    ``(steps, returns)``, two 1-D lists of finite numbers of the same length, the steps non-decreasing.
+
+    :param reference_curves: The curves, per task name
+    :param task_names: The task names of the run
+    :raises ValueError: On an unknown task name or a malformed curve
+    """
+    if reference_curves is None:
+        return
+    if not isinstance(reference_curves, Mapping):
+        raise ValueError(
+            f"`reference_curves` must be a dict of task name -> (steps, returns), got {describe(reference_curves)}"
+        )
+    unknown = sorted(set(reference_curves) - set(task_names), key=str)
+    if unknown:
+        raise ValueError(f"Reference curves for unknown tasks {unknown}, tasks are {list(task_names)}")
+    for name, curve in reference_curves.items():
+        where = f"`reference_curves[{name!r}]`"
+        try:
+            curve_steps, curve_returns = (np.asarray(values, dtype=np.float64) for values in curve)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} must be a pair (steps, returns) of lists of numbers, got {describe(curve)}") from None
+        if curve_steps.ndim != 1 or curve_steps.shape != curve_returns.shape:
+            raise ValueError(
+                f"{where} must be (steps, returns) of the same length, "
+                f"got shapes {curve_steps.shape} and {curve_returns.shape}"
+            )
+        if not (np.all(np.isfinite(curve_steps)) and np.all(np.isfinite(curve_returns))):
+            raise ValueError(f"{where} must hold finite numbers only, got {describe(curve)}")
+        if np.any(np.diff(curve_steps) < 0):
+            raise ValueError(f"{where}: the steps must be non-decreasing, got {curve_steps.tolist()}")
 
 
 def _none_if_nan(value: Any) -> Optional[float]:
@@ -754,16 +995,20 @@ def compute_metrics(
     :return: ``average_performance``, ``forgetting``, ``forward_transfer``, ``adaptation_speed`` (averages;
         ``None`` when undefined), ``tasks`` (per-task values) and ``phases`` (per-phase values)
     """
+    check_instance("table", table, EvaluationTable, "an EvaluationTable")
+    if len(table) == 0:
+        raise ValueError("`table` holds no evaluation: the metrics need at least one")
     n_tasks = len(table.task_names)
+    phases = _check_phases(phases, n_tasks)
+    fraction = _check_fraction(fraction)
+    check_references(reference_min, reference_max, table.task_names)
+    check_reference_curves(reference_curves, table.task_names)
     low = _per_task(reference_min, n_tasks, np.nanmin(table.returns, axis=0))
     high = _per_task(reference_max, n_tasks, np.nanmax(table.returns, axis=0))
     normalized = normalize_returns(table.returns, reference_min, reference_max)
     per_task_forgetting = forgetting(table.steps, normalized, phases)
     curves: Optional[list[Optional[tuple[np.ndarray, np.ndarray]]]] = None
     if reference_curves is not None:
-        unknown = sorted(set(reference_curves) - set(table.task_names))
-        if unknown:
-            raise ValueError(f"Reference curves for unknown tasks {unknown}, tasks are {table.task_names}")
         curves = []
         for task_id, name in enumerate(table.task_names):
             if name not in reference_curves:
@@ -852,6 +1097,9 @@ def plot_learning_curves(table: EvaluationTable, phases: Sequence[Phase], path: 
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    check_instance("table", table, EvaluationTable, "an EvaluationTable")
+    phases = _check_phases(phases, len(table.task_names))
 
     figure = Figure(figsize=(10, 5))
     FigureCanvasAgg(figure)
@@ -973,29 +1221,44 @@ class ContinualTaskCallback(BaseCallback):
         adaptation_fraction: float = 0.8,
         verbose: int = 0,
     ) -> None:
-        super().__init__(verbose=verbose)
-        if n_eval_episodes < 1:
-            raise ValueError(f"n_eval_episodes must be at least 1, got {n_eval_episodes}")
-        if curriculum_window < 1:
-            raise ValueError(f"curriculum_window must be at least 1, got {curriculum_window}")
-        self.eval_freq = eval_freq
-        self.n_eval_episodes = n_eval_episodes
-        self.deterministic = deterministic
+        # Every argument is checked here, before any training: a bad one found at the end of a run would
+        # lose the run. Those that depend on the tasks are checked against the sequence as soon as it is known
+        # (here when given, else when training starts, before the first step).
+        super().__init__(verbose=check_positive_int("verbose", verbose, allow_zero=True))
+        if sequence is not None:
+            check_instance("sequence", sequence, TaskSequence, "a TaskSequence or None (read from the training env)")
+        self.eval_freq = check_positive_int(
+            "eval_freq", eval_freq, zero_means="evaluate only at the start, at task switches and at the end"
+        )
+        self.n_eval_episodes = check_positive_int("n_eval_episodes", n_eval_episodes)
+        self.deterministic = check_bool("deterministic", deterministic)
+        if log_dir is not None:
+            check_instance("log_dir", log_dir, (str, os.PathLike), "a folder (str or path) or None")
         self.log_dir = log_dir
-        self.curriculum = curriculum
-        self.curriculum_window = curriculum_window
-        self.stop_at_end = stop_at_end
-        self.stats_window_size = stats_window_size
-        self.wrapper_class = wrapper_class
-        self.wrapper_kwargs = wrapper_kwargs
-        self.eval_env_factory = eval_env_factory
+        self.curriculum = check_bool("curriculum", curriculum)
+        self.curriculum_window = check_positive_int("curriculum_window", curriculum_window)
+        self.stop_at_end = check_bool("stop_at_end", stop_at_end)
+        self.stats_window_size = check_positive_int("stats_window_size", stats_window_size)
+        self.wrapper_class = check_optional_callable(
+            "wrapper_class", wrapper_class, "a gymnasium wrapper class (or callable) or None"
+        )
+        self.wrapper_kwargs = check_optional_mapping("wrapper_kwargs", wrapper_kwargs)
+        self.eval_env_factory = check_optional_callable(
+            "eval_env_factory", eval_env_factory, "a callable task_id -> VecEnv or None"
+        )
+        if eval_seed is not None:
+            check_positive_int("eval_seed", eval_seed, allow_zero=True)  # numpy refuses negative seeds
         self.eval_seed = eval_seed
         self.reference_min = reference_min
         self.reference_max = reference_max
         self.reference_curves = reference_curves
-        self.adaptation_fraction = adaptation_fraction
+        self.adaptation_fraction = _check_fraction(adaptation_fraction, "adaptation_fraction")
         self.eval_envs: list[VecEnv] = []
-        self._given_thresholds = dict(reward_thresholds or {})
+        self._given_thresholds = dict(check_optional_mapping("reward_thresholds", reward_thresholds) or {})
+        for name, threshold in self._given_thresholds.items():
+            if threshold is not None:
+                check_finite_float(f"reward_thresholds[{name!r}]", threshold)
+        self._output_dir: Optional[str] = None
         self.sequence: Optional[TaskSequence] = None
         if sequence is not None:
             self._set_sequence(sequence)
@@ -1004,6 +1267,8 @@ class ContinualTaskCallback(BaseCallback):
         unknown = sorted(set(self._given_thresholds) - set(sequence.task_names))
         if unknown:
             raise ValueError(f"reward_thresholds for unknown tasks {unknown}, tasks are {sequence.task_names}")
+        check_references(self.reference_min, self.reference_max, sequence.task_names)
+        check_reference_curves(self.reference_curves, sequence.task_names)
         self.sequence = sequence
         self.reward_thresholds = [self._given_thresholds.get(task.name, task.reward_threshold) for task in sequence.tasks]
         self._schedule = sequence.schedule()
@@ -1055,10 +1320,70 @@ class ContinualTaskCallback(BaseCallback):
             )
         return sequences[0]
 
+    def _check_training_env(self) -> None:
+        """Refuse a training env that this callback cannot drive, or that was built from another sequence."""
+        if not self.training_env.has_attr("set_task"):
+            spec = self.training_env.get_attr("spec", indices=0)[0]
+            env_name = f" ({spec.id})" if spec is not None else ""
+            raise ValueError(
+                f"ContinualTaskCallback was given {self.sequence!r}, but the training env{env_name} is not a "
+                "ContinualTaskEnv and cannot switch tasks: build it with make_continual_vec_env(sequence)"
+            )
+        env_sequences = self.training_env.get_attr("sequence")
+        for rank, env_sequence in enumerate(env_sequences):
+            if env_sequence is None:
+                # Built from a list of tasks: only the tasks themselves can be compared.
+                env_tasks = self.training_env.get_attr("tasks", indices=rank)[0]
+                differences = _task_differences(self.sequence.tasks, env_tasks)
+                built_from = f"the tasks {[task.name for task in env_tasks]}"
+            else:
+                differences = _sequence_differences(self.sequence, env_sequence)
+                built_from = repr(env_sequence)
+            if differences:
+                raise ValueError(
+                    f"ContinualTaskCallback was given {self.sequence!r}, but the training env (sub-environment {rank}) "
+                    f"was built from {built_from}: {'; '.join(differences)}. Give the callback the sequence the env "
+                    "was built from, or no sequence (it then reads the env's)"
+                )
+
+    def _check_phases_fit_steps(self) -> None:
+        # On schedule, the tasks switch once per vectorized step (n_envs transitions): a phase shorter than
+        # that could be skipped altogether, silently.
+        n_envs = self._n_envs()
+        short = [(index, phase) for index, phase in enumerate(self._schedule) if phase.end - phase.start < n_envs]
+        if short and not self.curriculum:
+            index, phase = short[0]
+            raise ValueError(
+                f"Phase {index} of {self.sequence!r} ({self.sequence.task_names[phase.task_id]!r}, {phase.end - phase.start} "
+                f"steps) is shorter than one vectorized step of the training env (n_envs={n_envs}) and could be skipped: "
+                "give every task at least n_envs steps (a larger `scale` or `n_timesteps`) or use fewer envs"
+            )
+
+    def _resolve_output_dir(self) -> Optional[str]:
+        # Made (and checked writable) now rather than when the files are written at the end, which is too late
+        # to find out that the folder cannot be written.
+        log_dir = os.fspath(self.log_dir) if self.log_dir is not None else self._logger_dir()
+        if not log_dir:
+            return None
+        try:
+            os.makedirs(log_dir, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f"`log_dir` {log_dir!r} cannot be created: {error}") from None
+        if not os.access(log_dir, os.W_OK):
+            raise ValueError(f"`log_dir` {log_dir!r} is not writable")
+        return log_dir
+
     def _init_callback(self) -> None:
         if self.sequence is None:
             self._set_sequence(self._sequence_of_training_env())
+        else:
+            self._check_training_env()
         self._reset_state()
+        self._check_phases_fit_steps()
+        self._output_dir = self._resolve_output_dir()
+        # Every task's training environment now, not at its first switch: a task that cannot be built (or has
+        # other spaces) fails before the first step.
+        self.training_env.env_method("build_task_envs")
         for env in self.eval_envs:
             env.close()
         self.eval_envs = [self._make_eval_env(task_id) for task_id in range(len(self.sequence))]
@@ -1070,7 +1395,13 @@ class ContinualTaskCallback(BaseCallback):
 
     def _make_eval_env(self, task_id: int) -> VecEnv:
         if self.eval_env_factory is not None:
-            return self.eval_env_factory(task_id)
+            eval_env = self.eval_env_factory(task_id)
+            if not isinstance(eval_env, VecEnv):
+                raise ValueError(
+                    f"`eval_env_factory` must return a VecEnv, got {describe(eval_env)} of type {type(eval_env).__name__} "
+                    f"for task {task_id} ({self.sequence.task_names[task_id]!r})"
+                )
+            return eval_env
         eval_env = make_continual_vec_env(
             self.sequence,
             n_envs=1,
@@ -1227,21 +1558,28 @@ class ContinualTaskCallback(BaseCallback):
 
     def _on_training_end(self) -> None:
         step = self.num_timesteps
-        self._evaluate()
-        self.phases = self._trained_phases(step)
-        table = self.evaluations
-        self.metrics = compute_metrics(
-            table, self.phases, self.reference_min, self.reference_max, self.reference_curves, self.adaptation_fraction
-        )
-        self.metrics["sequence"] = self.sequence.name
-        self.metrics["total_timesteps"] = int(step)
-        self.metrics["curriculum"] = self.curriculum
-        log_dir = self.log_dir if self.log_dir is not None else self._logger_dir()
-        if log_dir:
-            os.makedirs(log_dir, exist_ok=True)
-            table.to_csv(os.path.join(log_dir, "evaluations.csv"))
-            write_metrics(self.metrics, os.path.join(log_dir, "metrics.json"), os.path.join(log_dir, "metrics.csv"))
-            plot_learning_curves(table, self.phases, os.path.join(log_dir, "learning_curves.png"), title=self.sequence.name)
-        for env in self.eval_envs:
-            env.close()
-        self.eval_envs = []
+        try:
+            self._evaluate()
+            self.phases = self._trained_phases(step)
+            table = self.evaluations
+            log_dir = self._output_dir
+            if log_dir:
+                # The evaluations and their plot first: they are the run's record, and must survive a failure
+                # of the metrics below.
+                os.makedirs(log_dir, exist_ok=True)
+                table.to_csv(os.path.join(log_dir, "evaluations.csv"))
+                plot_learning_curves(
+                    table, self.phases, os.path.join(log_dir, "learning_curves.png"), title=self.sequence.name
+                )
+            self.metrics = compute_metrics(
+                table, self.phases, self.reference_min, self.reference_max, self.reference_curves, self.adaptation_fraction
+            )
+            self.metrics["sequence"] = self.sequence.name
+            self.metrics["total_timesteps"] = int(step)
+            self.metrics["curriculum"] = self.curriculum
+            if log_dir:
+                write_metrics(self.metrics, os.path.join(log_dir, "metrics.json"), os.path.join(log_dir, "metrics.csv"))
+        finally:
+            for env in self.eval_envs:
+                env.close()
+            self.eval_envs = []
