@@ -54,6 +54,7 @@ from torch import nn
 from torch.distributions import Normal
 from torch.nn import functional as F
 
+from sb3_gtr.common import checks
 from sb3_gtr.common.continual import TASK_ID_KEY, Task, TaskSequence
 from sb3_gtr.common.torch_layers import (
     ActivationFn,
@@ -84,6 +85,9 @@ def cross_embodiment_spaces(n_tasks: int, obs_dim: int, action_dim: int) -> tupl
     :param action_dim: Size of the padded action vector (the largest task's)
     :return: The observation space and the action space shared by all tasks
     """
+    n_tasks = checks.check_positive_int("n_tasks", n_tasks)
+    obs_dim = checks.check_positive_int("obs_dim", obs_dim)
+    action_dim = checks.check_positive_int("action_dim", action_dim)
     observation_space = spaces.Dict(
         {
             OBSERVATION_KEY: spaces.Box(-np.inf, np.inf, shape=(obs_dim,), dtype=np.float32),
@@ -112,8 +116,10 @@ class CrossEmbodimentWrapper(gym.Wrapper):
 
     def __init__(self, env: gym.Env, task_id: int, n_tasks: int, obs_dim: int, action_dim: int) -> None:
         super().__init__(env)
-        if not 0 <= task_id < n_tasks:
-            raise ValueError(f"task_id must be in [0, {n_tasks}), got {task_id}")
+        n_tasks = checks.check_positive_int("n_tasks", n_tasks)
+        task_id = checks.check_int_in_range("task_id", task_id, 0, n_tasks)
+        obs_dim = checks.check_positive_int("obs_dim", obs_dim)
+        action_dim = checks.check_positive_int("action_dim", action_dim)
         action_space = env.action_space
         if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
             raise ValueError(f"Cross-embodiment tasks need a 1-D Box action space, got {action_space}")
@@ -186,6 +192,9 @@ def make_cross_embodiment_env(
     :param kwargs: Extra keyword arguments of the task's factory (``render_mode`` ...)
     :return: The wrapped environment
     """
+    checks.check_instance("task", task, Task, "a Task")
+    checks.check_length("task_action_dims", task_action_dims, len(task_obs_dims), "task (as many as task_obs_dims)")
+    checks.check_int_in_range("task_id", task_id, 0, len(task_obs_dims))
     env = CrossEmbodimentWrapper(
         task.make_env(**kwargs), task_id, len(task_obs_dims), max(task_obs_dims), max(task_action_dims)
     )
@@ -226,7 +235,7 @@ def probe_task_spaces(tasks: Sequence[Task]) -> tuple[list[int], list[int]]:
     :return: The observation sizes and the action sizes
     """
     obs_dims, action_dims = [], []
-    for task in tasks:
+    for task in TaskSequence(tasks).tasks:  # a non-empty list of Task, checked before any environment is built
         env = task.make_env()
         try:
             if not isinstance(env.action_space, spaces.Box) or len(env.action_space.shape) != 1:
@@ -255,15 +264,18 @@ def pad_task_spaces(
     :param task_action_dims: Action size of each task (``None``: likewise); checked when an environment is built
     :return: The padded tasks, and the sizes to pass to :class:`TaskRoutedActorCriticPolicy`
     """
-    tasks = list(tasks.tasks) if isinstance(tasks, TaskSequence) else list(tasks)
+    # The same checks as a TaskSequence's (a non-empty list of Task), before any environment is built.
+    tasks = list(tasks.tasks) if isinstance(tasks, TaskSequence) else TaskSequence(tasks).tasks
+    names = f"task (tasks {', '.join(repr(task.name) for task in tasks)})"
+    for name, dims in (("task_obs_dims", task_obs_dims), ("task_action_dims", task_action_dims)):
+        if dims is not None:
+            checks.check_length(name, dims, len(tasks), names)
     if task_obs_dims is None or task_action_dims is None:
         probed_obs_dims, probed_action_dims = probe_task_spaces(tasks)
         task_obs_dims = probed_obs_dims if task_obs_dims is None else task_obs_dims
         task_action_dims = probed_action_dims if task_action_dims is None else task_action_dims
     obs_dims = [check_positive_int(dim, "task_obs_dims") for dim in task_obs_dims]
     action_dims = [check_positive_int(dim, "task_action_dims") for dim in task_action_dims]
-    if not len(obs_dims) == len(action_dims) == len(tasks):
-        raise ValueError(f"Expected one observation and one action size per task ({len(tasks)})")
     padded = [
         Task(
             task.name,
