@@ -11,6 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from sb3_gtr.common.checks import check_str
 from sb3_gtr.envs.wrappers import FlattenObservationFloat32, import_quietly
 
 
@@ -32,5 +33,7 @@ def make_dm_control_env(domain_name: str, task_name: str, **kwargs: Any) -> gym.
     :param kwargs: Keyword arguments of ``gymnasium.make`` (``render_mode``, ``task_kwargs`` ...)
     :return: The environment
     """
+    check_str("domain_name", domain_name)
+    check_str("task_name", task_name)
     import_quietly("shimmy")  # registers the dm_control/ ids
     return FlattenObservationFloat32(gym.make(dm_control_env_id(domain_name, task_name), **kwargs))

@@ -11,6 +11,7 @@ from typing import Any, Optional, SupportsFloat
 
 import gymnasium as gym
 
+from sb3_gtr.common.checks import check_positive_int, check_str
 from sb3_gtr.envs.wrappers import FlattenObservationFloat32
 
 #: Seed of the benchmark object that draws the 50 object/goal variations of an MT1 task: fixed, so that the
@@ -81,6 +82,8 @@ def make_metaworld_env(env_name: str, benchmark_seed: int = METAWORLD_BENCHMARK_
     :param kwargs: Keyword arguments of ``gymnasium.make`` (``render_mode``, ``max_episode_steps`` ...)
     :return: The environment
     """
+    check_str("env_name", env_name)
+    check_positive_int("benchmark_seed", benchmark_seed, allow_zero=True)  # numpy refuses negative seeds
     import metaworld  # noqa: F401  (registers the Meta-World/ ids)
 
     env = gym.make("Meta-World/MT1", env_name=env_name, seed=benchmark_seed, **kwargs)

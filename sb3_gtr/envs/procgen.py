@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from sb3_gtr.common.checks import check_choice, check_keywords, check_positive_int
 from sb3_gtr.envs.wrappers import import_quietly
 
 #: procgen's distribution modes, from the easiest. ``"extreme"`` exists for chaser, dodgeball, leaper and
@@ -27,6 +28,41 @@ from sb3_gtr.envs.wrappers import import_quietly
 PROCGEN_DISTRIBUTION_MODES = ("easy", "hard", "extreme")
 #: Games with the ``"extreme"`` distribution mode.
 PROCGEN_EXTREME_GAMES = ("chaser", "dodgeball", "leaper", "starpilot")
+#: The procgen games (``procgen.env.ENV_NAMES``), listed here so that a wrong name is refused without importing procgen.
+PROCGEN_GAMES = (
+    "bigfish",
+    "bossfight",
+    "caveflyer",
+    "chaser",
+    "climber",
+    "coinrun",
+    "dodgeball",
+    "fruitbot",
+    "heist",
+    "jumper",
+    "leaper",
+    "maze",
+    "miner",
+    "ninja",
+    "plunder",
+    "starpilot",
+)
+#: The other options of ``procgen.ProcgenGym3Env`` (procgen 0.10.7), accepted as ``procgen_kwargs``.
+PROCGEN_OPTIONS = (
+    "center_agent",
+    "use_backgrounds",
+    "use_monochrome_assets",
+    "restrict_themes",
+    "use_generated_assets",
+    "paint_vel_info",
+    "use_sequential_levels",
+    "debug",
+    "debug_mode",
+    "resource_root",
+    "num_threads",
+)
+#: Keyword arguments of :class:`ProcgenGymnasiumEnv` besides ``env_name`` and ``distribution_mode``.
+PROCGEN_ENV_KWARGS = ("start_level", "num_levels", "render_mode", *PROCGEN_OPTIONS)
 #: Number of actions of every procgen game (the full gamepad combination set).
 PROCGEN_N_ACTIONS = 15
 
@@ -67,12 +103,16 @@ class ProcgenGymnasiumEnv(gym.Env):
         **procgen_kwargs: Any,
     ) -> None:
         super().__init__()
-        if distribution_mode not in PROCGEN_DISTRIBUTION_MODES:
-            raise ValueError(f"distribution_mode must be one of {PROCGEN_DISTRIBUTION_MODES}, got {distribution_mode!r}")
+        # Checked here, not by procgen: the game is only made at the first reset, and procgen aborts the whole
+        # process on some bad options instead of raising.
+        check_choice("env_name", env_name, PROCGEN_GAMES)
+        check_choice("distribution_mode", distribution_mode, PROCGEN_DISTRIBUTION_MODES)
         if distribution_mode == "extreme" and env_name not in PROCGEN_EXTREME_GAMES:
             raise ValueError(f"procgen has no 'extreme' mode for {env_name!r}, only for {PROCGEN_EXTREME_GAMES}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        check_choice("render_mode", render_mode, (None, "rgb_array"))
+        start_level = check_positive_int("start_level", start_level, allow_zero=True)
+        num_levels = check_positive_int("num_levels", num_levels, zero_means="play unlimited levels")
+        check_keywords("ProcgenGymnasiumEnv", procgen_kwargs, PROCGEN_OPTIONS)
         self.env_name = env_name
         self.distribution_mode = distribution_mode
         self.start_level = start_level

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 import gymnasium as gym
 
+from sb3_gtr.common.checks import check_positive_int, check_str
 from sb3_gtr.common.continual import ContinualTaskEnv
 from sb3_gtr.envs.suites import SUITES, make_suite
 
@@ -60,7 +61,17 @@ def make_continual_env(
     :param suite_kwargs: The suite's own keyword arguments
     :return: The environment; its ``sequence`` attribute holds the suite's :class:`~sb3_gtr.common.continual.TaskSequence`
     """
+    # The id's own arguments first: the suite may build environments (mujoco-cross builds every body).
+    check_positive_int("task_id", task_id, allow_zero=True)
+    if render_mode is not None:
+        check_str("render_mode", render_mode)
     if task_max_episode_steps is not None:
+        check_positive_int("task_max_episode_steps", task_max_episode_steps)
+        if "max_episode_steps" in suite_kwargs:
+            raise ValueError(
+                "Give `task_max_episode_steps` or the suite's `max_episode_steps`, not both: "
+                f"got {task_max_episode_steps} and {suite_kwargs['max_episode_steps']}"
+            )
         suite_kwargs["max_episode_steps"] = task_max_episode_steps
     sequence = make_suite(suite, scale=scale, n_cycles=n_cycles, **suite_kwargs)
     env_kwargs = {} if render_mode is None else {"render_mode": render_mode}

@@ -31,13 +31,36 @@ from typing import Any, Optional
 
 from torch import nn
 
+from sb3_gtr.common.checks import check_bool, check_choice, check_finite_float, check_keywords, check_positive_int, check_str
 from sb3_gtr.common.continual import Task, TaskSequence
 from sb3_gtr.common.cross_embodiment import TaskRoutedActorCriticPolicy, pad_task_spaces
 from sb3_gtr.common.impala_cnn import ImpalaCnnExtractor
 from sb3_gtr.common.policies import SimbaActorCriticPolicy
 from sb3_gtr.envs.dm_control import make_dm_control_env
 from sb3_gtr.envs.metaworld import make_metaworld_env
-from sb3_gtr.envs.procgen import make_procgen_env
+from sb3_gtr.envs.procgen import (
+    PROCGEN_DISTRIBUTION_MODES,
+    PROCGEN_ENV_KWARGS,
+    PROCGEN_EXTREME_GAMES,
+    PROCGEN_GAMES,
+    make_procgen_env,
+)
+
+
+def _check_suite_arguments(scale: Any, n_cycles: Any, timesteps_per_task: Any) -> None:
+    # Checked first, before a suite builds anything (mujoco-cross builds every body to read its sizes).
+    check_finite_float("scale", scale, low=0.0, low_inclusive=False)
+    if n_cycles is not None:
+        check_positive_int("n_cycles", n_cycles)
+    check_positive_int("timesteps_per_task", timesteps_per_task)
+
+
+def _check_names(name: str, values: Any) -> list[str]:
+    # A lone string would be split into its letters, one task per letter.
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise ValueError(f"`{name}` must be a non-empty list of strings, got {values!r}")
+    return [check_str(name, value) for value in values]
+
 
 #: Steps per task of the ``flip`` suite: 200k steps is about where PPO's HalfCheetah-v5 return stops
 #: rising quickly, so each phase has time to learn its direction before the switch undoes it.
@@ -70,6 +93,8 @@ def flip_suite(
     :param env_kwargs: Extra keyword arguments of the environment (``ctrl_cost_weight`` ...)
     :return: The task sequence
     """
+    _check_suite_arguments(scale, n_cycles, timesteps_per_task)
+    check_str("env_id", env_id)
     tasks = [
         Task(name, env_id, {**env_kwargs, "forward_reward_weight": weight}, timesteps_per_task)
         for name, weight in (("forward", 1.0), ("backward", -1.0))
@@ -112,6 +137,9 @@ def dm_control_suite(
     :param env_kwargs: Extra keyword arguments of ``gymnasium.make`` (``render_mode``, ``task_kwargs`` ...)
     :return: The task sequence
     """
+    _check_suite_arguments(scale, n_cycles, timesteps_per_task)
+    check_str("domain_name", domain_name)
+    task_names = _check_names("task_names", task_names)
     tasks = [
         Task(
             task_name,
@@ -196,7 +224,9 @@ def mujoco_cross_suite(
     :param env_kwargs: Extra keyword arguments of ``gymnasium.make``, for every body (``render_mode`` ...)
     :return: The task sequence
     """
-    env_ids = list(reversed(env_ids)) if reverse else list(env_ids)
+    _check_suite_arguments(scale, n_cycles, timesteps_per_task)
+    env_ids = _check_names("env_ids", env_ids)
+    env_ids = list(reversed(env_ids)) if check_bool("reverse", reverse) else env_ids
     tasks = [Task(env_id.split("-v")[0], env_id, dict(env_kwargs), timesteps_per_task) for env_id in env_ids]
     padded = pad_task_spaces(tasks)
     return TaskSequence(
@@ -255,6 +285,8 @@ def metaworld_suite(
     :param env_kwargs: Extra keyword arguments of :func:`~sb3_gtr.envs.metaworld.make_metaworld_env`
     :return: The task sequence
     """
+    _check_suite_arguments(scale, n_cycles, timesteps_per_task)
+    env_names = _check_names("env_names", env_names)
     tasks = [
         Task(env_name.removesuffix("-v3"), make_metaworld_env, {**env_kwargs, "env_name": env_name}, timesteps_per_task)
         for env_name in env_names
@@ -306,6 +338,12 @@ def procgen_starpilot_suite(
     :param env_kwargs: Extra keyword arguments of :class:`~sb3_gtr.envs.procgen.ProcgenGymnasiumEnv`
     :return: The task sequence
     """
+    _check_suite_arguments(scale, n_cycles, timesteps_per_task)
+    stages = [check_choice("stages", stage, PROCGEN_DISTRIBUTION_MODES) for stage in _check_names("stages", stages)]
+    check_choice("env_name", env_name, PROCGEN_GAMES)
+    if "extreme" in stages and env_name not in PROCGEN_EXTREME_GAMES:
+        raise ValueError(f"procgen has no 'extreme' mode for {env_name!r}, only for {PROCGEN_EXTREME_GAMES}")
+    check_keywords("procgen_starpilot_suite", env_kwargs, PROCGEN_ENV_KWARGS)
     env_kwargs.setdefault("num_levels", 0)
     env_kwargs.setdefault("start_level", 0)
     tasks = [
@@ -342,9 +380,14 @@ def make_suite(name: str, scale: float = 1.0, n_cycles: Optional[int] = None, **
     :param name: A key of :data:`SUITES`
     :param scale: Factor applied to every task's step budget (``0.01`` for a smoke run)
     :param n_cycles: Number of passes over the tasks (``None``: the suite's default)
-    :param kwargs: Suite-specific keyword arguments
+    :param kwargs: Suite-specific keyword arguments; those a suite does not take itself go to its environments,
+        which refuse unknown ones when the first environment is built
+        (:func:`~sb3_gtr.common.continual.make_continual_vec_env`), before any training
     :return: The task sequence
     """
-    if name not in SUITES:
+    if not isinstance(name, str) or name not in SUITES:
         raise ValueError(f"Unknown continual suite {name!r}, available suites: {', '.join(sorted(SUITES))}")
+    check_finite_float("scale", scale, low=0.0, low_inclusive=False)
+    if n_cycles is not None:
+        check_positive_int("n_cycles", n_cycles)
     return SUITES[name](scale=scale, n_cycles=n_cycles, **kwargs)
