@@ -217,32 +217,6 @@ def test_adaptive_coefficient_round_trip(tmp_path):
     assert loaded.penalty == "gaussian" and loaded.sigma(0.5) == 0.5
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (dict(penalty="gauss"), "`penalty`.*'gaussian', 'pearson', 'kl', 'none'"),
-        (dict(sigma=0.0), "`sigma` must be strictly positive"),
-        (dict(sigma=-1.0), "`sigma` must be strictly positive"),
-        (dict(sigma=lambda progress: progress - 0.5), "`sigma` must be strictly positive"),
-        (dict(sigma="wide"), "`sigma` must be a strictly positive float"),
-        (dict(penalty_coef=-0.1), "`penalty_coef` must be non-negative"),
-        (dict(penalty_coef="adaptive"), "`penalty_coef`.*'advantage'"),
-        (dict(anchor_window=0), "`anchor_window` must be None .* integer >= 1"),
-        (dict(anchor_window=1.5), "`anchor_window`"),
-        (dict(mixture_anchor="yes"), "`mixture_anchor` must be True or False"),
-        (dict(clip_surrogate=None), "`clip_surrogate` must be True or False"),
-        (dict(clip_range=0.0), "`clip_range` must be strictly positive"),
-        (dict(clip_range=lambda progress: progress - 0.1), "`clip_range` must be strictly positive"),
-        (dict(n_epochs=0), "`n_epochs` must be an integer >= 1"),
-        (dict(sigma=math.nan), "`sigma` must be strictly positive"),
-    ],
-)
-def test_bad_arguments_fail_before_anything_is_built(kwargs, match):
-    # The environment id does not exist: the argument check must come first
-    with pytest.raises(ValueError, match=match):
-        GTRPPO("MlpPolicy", "NoSuchEnv-v0", **kwargs)
-
-
 def test_clip_range_schedule_ending_at_zero():
     """The RL Zoo's ``lin_0.2`` ends at 0, where the last update runs: fine for PPO, not for |A| / clip_range."""
     zoo_linear = lambda progress: 0.2 * progress  # noqa: E731
@@ -260,24 +234,25 @@ def test_mixture_needs_an_anchor_buffer():
     GTRPPO("MlpPolicy", "CartPole-v1", rollout_buffer_class=RolloutBuffer, mixture_anchor=False, **SMALL).learn(64)
 
 
-class NaNRewardEnv(gym.Wrapper):
-    """Pendulum whose rewards turn into NaN after a number of steps."""
+class HugeRewardEnv(gym.Wrapper):
+    """Pendulum whose rewards become too large for float32 returns after a number of steps (finite, yet they overflow)."""
 
-    def __init__(self, nan_after: int):
+    def __init__(self, huge_after: int):
         super().__init__(gym.make("Pendulum-v1"))
-        self.nan_after = nan_after
+        self.huge_after = huge_after
         self.n_steps = 0
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.n_steps += 1
-        return obs, (math.nan if self.n_steps > self.nan_after else reward), terminated, truncated, info
+        return obs, (1e37 if self.n_steps > self.huge_after else reward), terminated, truncated, info
 
 
 def test_non_finite_loss_stops_training_with_finite_weights(tmp_path):
-    model = GTRPPO("MlpPolicy", NaNRewardEnv(nan_after=100), **SMALL)
+    # NaN rewards are refused before the update (tests/test_bad_input.py); finite rewards can still overflow the loss
+    model = GTRPPO("MlpPolicy", HugeRewardEnv(huge_after=100), **SMALL)
     with pytest.raises(
-        NonFiniteLossError, match=r"epoch 0, minibatch 0 \(train/n_updates = 3, after 128 timesteps\).*value loss = nan"
+        NonFiniteLossError, match=r"epoch 0, minibatch 0 \(train/n_updates = 3, after 128 timesteps\).*value loss = inf"
     ):
         model.learn(256)
     assert th.all(th.isfinite(flat_parameters(model)))

@@ -10,13 +10,17 @@ two algorithms differ only in how a minibatch is evaluated.
 
 import io
 import pathlib
+import zipfile
 from collections.abc import Iterable
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 import torch as th
 import torch.nn.functional as F
 from gymnasium import spaces
+from sb3_contrib import RecurrentPPO
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from stable_baselines3.common.save_util import json_to_data, open_path
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 
@@ -28,27 +32,77 @@ from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED, anchor_epochs, gtr_p
 ANCHOR_EVAL_BATCH_SIZE = 2048
 
 
+#: Points of progress remaining (1: start of training, 0: the last update) at which a schedule is checked
+#: before training; :meth:`GTRMixin.train` checks the value of every update as well.
+SCHEDULE_CHECK_POINTS = tuple(np.linspace(1.0, 0.0, 101))
+
+
 class NonFiniteLossError(RuntimeError):
     """Raised when a GTR update produces a NaN or infinite loss or gradient; the weights are left untouched."""
+
+
+class NonFiniteEnvironmentError(ValueError):
+    """Raised when the environment returns a NaN or infinite observation or reward; the weights are left untouched."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def as_float_or_schedule(name: str, value: Union[float, Schedule]) -> Union[float, Schedule]:
+    """
+    A number as a Python ``float`` (SB3's ``FloatSchedule`` rejects ``np.float32``), a schedule as it is.
+
+    :param name: Name of the argument, for the error message
+    :param value: A number or a schedule (a callable of the progress remaining)
+    :return: ``float(value)`` or ``value``
+    """
+    if _is_number(value):
+        return float(value)
+    if callable(value):
+        return value
+    raise ValueError(f"`{name}` must be a float or a schedule (a function of the progress remaining), got {value!r}.")
+
+
+def check_value(name: str, value: Any, allow_zero: bool = False, progress: Optional[float] = None) -> None:
+    """
+    Check one value of an argument against ``> 0`` (or ``>= 0``) and finiteness.
+
+    :param name: Name of the argument, for the error message
+    :param value: The value (of a float argument, or of a schedule at ``progress``)
+    :param allow_zero: Whether 0 is allowed
+    :param progress: Progress remaining at which a schedule gave ``value`` (``None``: not a schedule)
+    """
+    bound = "non-negative" if allow_zero else "strictly positive"
+    where = "" if progress is None else f" at progress remaining {progress:.3g} (1: start of training, 0: end)"
+    if not _is_number(value):
+        raise ValueError(f"`{name}` must be a {bound} float or a schedule returning one, got {value!r}{where}.")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"`{name}` must be {bound} and finite, got {float(value)}{where}.")
 
 
 def _check_positive_schedule(
     name: str, value: Union[float, Schedule], allow_zero: bool = False, allow_zero_at_end: bool = False
 ) -> None:
     """
-    Check a float, or a schedule at the start and the end of training, against ``> 0`` (or ``>= 0``).
+    Check a float, or a schedule at each of :data:`SCHEDULE_CHECK_POINTS`, against ``> 0`` (or ``>= 0``).
 
-    The last update of ``learn()`` runs at progress remaining 0, so the end of a schedule is used.
+    The last update of ``learn()`` runs at progress remaining 0, so the end of a schedule counts.
     """
-    bound = "non-negative" if allow_zero else "strictly positive"
-    values = (
-        [(value(1.0), allow_zero), (value(0.0), allow_zero or allow_zero_at_end)] if callable(value) else [(value, allow_zero)]
-    )
-    for current, zero_allowed in values:
-        if not isinstance(current, (int, float, np.floating, np.integer)) or isinstance(current, bool):
-            raise ValueError(f"`{name}` must be a {bound} float or a schedule returning one, got {current!r}.")
-        if not np.isfinite(current) or current < 0 or (current == 0 and not zero_allowed):
-            raise ValueError(f"`{name}` must be {bound}, got {current!r}.")
+    value = as_float_or_schedule(name, value)
+    if not callable(value):
+        check_value(name, value, allow_zero)
+        return
+    for progress in SCHEDULE_CHECK_POINTS:
+        try:
+            current = value(progress)
+        except Exception as error:
+            raise ValueError(f"The `{name}` schedule failed at progress remaining {progress:.3g}: {error!r}.") from error
+        check_value(name, current, allow_zero or (allow_zero_at_end and progress == 0.0), progress)
 
 
 def check_gtr_arguments(
@@ -107,6 +161,111 @@ def check_gtr_arguments(
         raise ValueError(f"`n_epochs` must be an integer >= 1, got {n_epochs!r}.")
 
 
+def check_ppo_arguments(
+    learning_rate: Union[float, Schedule],
+    n_steps: int,
+    batch_size: Optional[int],
+    gamma: float,
+    gae_lambda: float,
+    clip_range_vf: Union[float, Schedule, None],
+    normalize_advantage: bool,
+    ent_coef: float,
+    vf_coef: float,
+    max_grad_norm: float,
+    target_kl: Optional[float],
+    allow_full_batch: bool = False,
+) -> None:
+    """
+    Check the arguments GTR shares with PPO, which SB3 checks late (inside training) or not at all,
+    raising a ``ValueError`` that names the argument and its allowed values.
+
+    :param learning_rate: Learning rate (float or schedule): non-negative, strictly positive at the start
+    :param n_steps: Steps per environment and rollout, an integer >= 1
+    :param batch_size: Minibatch size, an integer >= 1 (>= 2 when advantages are normalised)
+    :param gamma: Discount factor in [0, 1]
+    :param gae_lambda: GAE factor in [0, 1]
+    :param clip_range_vf: ``None`` or a strictly positive float (or schedule)
+    :param normalize_advantage: Whether advantages are normalised per minibatch
+    :param ent_coef: Entropy coefficient, a finite float
+    :param vf_coef: Value-loss coefficient, a non-negative float
+    :param max_grad_norm: Gradient-norm bound, strictly positive (``inf``: no clipping)
+    :param target_kl: ``None`` or a strictly positive float
+    :param allow_full_batch: Whether ``batch_size=None`` (the whole rollout, as in ``RecurrentPPO``) is allowed
+    """
+    _check_positive_schedule("learning_rate", learning_rate, allow_zero=True)
+    start = learning_rate(1.0) if callable(learning_rate) else learning_rate
+    if start == 0:
+        raise ValueError(f"`learning_rate` must be strictly positive at the start of training, got {start!r}.")
+    if not _is_integer(n_steps) or n_steps < 1:
+        raise ValueError(f"`n_steps` must be an integer >= 1 (steps per environment and rollout), got {n_steps!r}.")
+    min_batch_size = 2 if normalize_advantage else 1
+    if not (batch_size is None and allow_full_batch) and (not _is_integer(batch_size) or batch_size < min_batch_size):
+        reason = " (advantages are normalised per minibatch, see normalize_advantage)" if normalize_advantage else ""
+        full = " or None (the whole rollout)" if allow_full_batch else ""
+        raise ValueError(f"`batch_size` must be an integer >= {min_batch_size}{reason}{full}, got {batch_size!r}.")
+    for name, value in (("gamma", gamma), ("gae_lambda", gae_lambda)):
+        if not _is_number(value) or not 0 <= value <= 1:
+            raise ValueError(f"`{name}` must be a float in [0, 1], got {value!r}.")
+    if clip_range_vf is not None:
+        _check_positive_schedule("clip_range_vf", clip_range_vf)
+    if not isinstance(normalize_advantage, (bool, np.bool_)):
+        raise ValueError(f"`normalize_advantage` must be True or False, got {normalize_advantage!r}.")
+    if not _is_number(ent_coef) or not np.isfinite(ent_coef):
+        raise ValueError(f"`ent_coef` must be a finite float, got {ent_coef!r}.")
+    check_value("vf_coef", vf_coef, allow_zero=True)
+    if not _is_number(max_grad_norm) or np.isnan(max_grad_norm) or max_grad_norm <= 0:
+        raise ValueError(f"`max_grad_norm` must be strictly positive (float('inf'): no clipping), got {max_grad_norm!r}.")
+    if target_kl is not None:
+        check_value("target_kl", target_kl)
+
+
+def _is_zero_everywhere(value: Union[float, Schedule]) -> bool:
+    """Whether a float, or a schedule at every one of :data:`SCHEDULE_CHECK_POINTS`, is 0."""
+    try:
+        values = [value(progress) for progress in SCHEDULE_CHECK_POINTS] if callable(value) else [value]
+    except Exception:
+        return False
+    return all(_is_number(current) and current == 0 for current in values)
+
+
+def _is_distribution_error(error: ValueError) -> bool:
+    """Whether ``error`` is torch's check of a distribution's parameters (raised on NaN logits or means)."""
+    return "Expected parameter" in str(error)
+
+
+def _read_saved_data(path: Union[str, pathlib.Path, io.BufferedIOBase], custom_objects: Optional[dict[str, Any]]) -> Any:
+    """The saved attributes of an agent saved with ``model.save`` (``None`` when there are none), without its weights."""
+    file = open_path(path, "r", verbose=0, suffix="zip")
+    try:
+        with zipfile.ZipFile(file) as archive:
+            if "data" not in archive.namelist():
+                return None
+            return json_to_data(archive.read("data").decode(), custom_objects=custom_objects)
+    finally:
+        if isinstance(path, (str, pathlib.Path)):
+            file.close()
+
+
+def _check_saved_agent(cls: type, path: Any, data: dict[str, Any]) -> None:
+    """Refuse a saved agent of another algorithm than ``cls``, saying which class loads it."""
+    policy_class = data["policy_class"]
+    policy_name = getattr(policy_class, "__name__", repr(policy_class))
+    saved_recurrent = isinstance(policy_class, type) and issubclass(policy_class, RecurrentActorCriticPolicy)
+    wants_recurrent = issubclass(cls, RecurrentPPO)
+    if "penalty" not in data:
+        base = "sb3_contrib.RecurrentPPO" if saved_recurrent else "stable_baselines3.PPO"
+        raise ValueError(
+            f"{path!r} holds an agent saved by another algorithm than {cls.__name__} (policy {policy_name}, no GTR "
+            f"arguments), most likely {base}. Load it with {base}.load, or continue training it with GTR through "
+            "sb3_gtr.common.adaptation.load_into_gtr(path, env)."
+        )
+    if saved_recurrent != wants_recurrent:
+        other = "RecurrentGTRPPO" if saved_recurrent else "GTRPPO"
+        raise ValueError(
+            f"{path!r} holds a {other} agent (policy {policy_name}), not a {cls.__name__} one: load it with {other}.load."
+        )
+
+
 class GTRMixin:
     """
     Turns an SB3 on-policy algorithm of the PPO family into its GTR version.
@@ -122,8 +281,16 @@ class GTRMixin:
     anchor_window: Optional[int]
     clip_surrogate: bool
 
+    #: Whether ``batch_size=None`` is allowed (the whole rollout, as in ``RecurrentPPO``)
+    _allows_full_batch: ClassVar[bool] = False
+
     # Provided by the PPO-family base class
     policy: Any
+    learning_rate: Union[float, Schedule]
+    n_steps: int
+    gamma: float
+    gae_lambda: float
+    _last_obs: Any
     rollout_buffer: Any
     logger: Any
     action_space: spaces.Space
@@ -154,11 +321,54 @@ class GTRMixin:
     ) -> None:
         check_gtr_arguments(penalty, sigma, penalty_coef, mixture_anchor, anchor_window, clip_surrogate, clip_range, n_epochs)
         self.penalty = penalty
-        self.sigma = sigma
-        self.penalty_coef = penalty_coef
+        self.sigma = as_float_or_schedule("sigma", sigma)
+        self.penalty_coef = (
+            penalty_coef if isinstance(penalty_coef, str) else as_float_or_schedule("penalty_coef", penalty_coef)
+        )
         self.mixture_anchor = bool(mixture_anchor)
         self.anchor_window = None if anchor_window is None else int(anchor_window)
         self.clip_surrogate = bool(clip_surrogate)
+
+    def _check_arguments(self) -> None:
+        """
+        Check every argument as it is set on the model, first thing in ``_setup_model``: the constructor checked
+        them before building anything, but ``load`` sets the saved ones, its ``custom_objects`` and its keyword
+        arguments directly. Numbers become Python floats, which SB3's ``FloatSchedule`` needs.
+
+        A learning rate and a clip range of 0 everywhere pass: that is how SB3 and the zoo load a model for
+        prediction only (the ``custom_objects`` of ``rl_zoo3.enjoy``); an update with them is stopped by
+        :meth:`_check_update_inputs`.
+        """
+        # Any valid stand-in, so that the other arguments are still checked
+        for_prediction = {name: _is_zero_everywhere(getattr(self, name)) for name in ("learning_rate", "clip_range")}
+        check_gtr_arguments(
+            self.penalty,
+            self.sigma,
+            self.penalty_coef,
+            self.mixture_anchor,
+            self.anchor_window,
+            self.clip_surrogate,
+            1.0 if for_prediction["clip_range"] else self.clip_range,
+            self.n_epochs,
+        )
+        check_ppo_arguments(
+            1.0 if for_prediction["learning_rate"] else self.learning_rate,
+            self.n_steps,
+            self.batch_size,
+            self.gamma,
+            self.gae_lambda,
+            self.clip_range_vf,
+            self.normalize_advantage,
+            self.ent_coef,
+            self.vf_coef,
+            self.max_grad_norm,
+            self.target_kl,
+            allow_full_batch=self._allows_full_batch,
+        )
+        self.learning_rate = as_float_or_schedule("learning_rate", self.learning_rate)
+        self.clip_range = as_float_or_schedule("clip_range", self.clip_range)
+        if self.clip_range_vf is not None:
+            self.clip_range_vf = as_float_or_schedule("clip_range_vf", self.clip_range_vf)
 
     def _setup_gtr(self) -> None:
         """Turn the GTR arguments that accept schedules into schedules; called from ``_setup_model``."""
@@ -237,6 +447,7 @@ class GTRMixin:
         clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(progress_remaining)
         sigma = self.sigma(progress_remaining)  # type: ignore[operator]
         penalty_coef = self.penalty_coef if isinstance(self.penalty_coef, str) else self.penalty_coef(progress_remaining)
+        self._check_update_inputs(progress_remaining, clip_range, clip_range_vf, sigma, penalty_coef)
 
         entropy_losses, pg_losses, penalty_losses, value_losses = [], [], [], []
         clip_fractions, ratio_deviations, ratio_maxima, grad_norms = [], [], [], []
@@ -364,13 +575,119 @@ class GTRMixin:
         if clip_range_vf is not None:
             self.logger.record("train/clip_range_vf", clip_range_vf)
 
+    def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
+        # The last rollout may overshoot `total_timesteps`: schedules are defined from 1 to 0 (and checked there).
+        super()._update_current_progress_remaining(num_timesteps, total_timesteps)  # type: ignore[misc]
+        self._current_progress_remaining = max(self._current_progress_remaining, 0.0)
+
+    def _check_update_inputs(
+        self,
+        progress_remaining: float,
+        clip_range: float,
+        clip_range_vf: Optional[float],
+        sigma: float,
+        penalty_coef: Union[str, float],
+    ) -> None:
+        """
+        Check what an update is about to use: the schedules' current values (checked at
+        :data:`SCHEDULE_CHECK_POINTS` before training, but a callable may misbehave in between) and the
+        rollout's rewards, so that a bad value stops training before it reaches the weights.
+        """
+        advantage_weighted = self.penalty != "none" and penalty_coef == ADVANTAGE_WEIGHTED
+        values = [
+            ("learning_rate", self.lr_schedule(progress_remaining), True),  # type: ignore[attr-defined]
+            ("clip_range", clip_range, not advantage_weighted and progress_remaining == 0.0),
+            ("sigma", sigma, False),
+        ]
+        if clip_range_vf is not None:
+            values.append(("clip_range_vf", clip_range_vf, False))
+        if not isinstance(penalty_coef, str):
+            values.append(("penalty_coef", penalty_coef, True))
+        try:
+            for name, value, allow_zero in values:
+                check_value(name, value, allow_zero, progress_remaining)
+        except ValueError as error:
+            raise ValueError(f"{error} Training was stopped before this update, so the weights are unchanged.") from None
+        rewards = self.rollout_buffer.rewards
+        if not np.isfinite(rewards).all():
+            step, env_index = np.argwhere(~np.isfinite(rewards))[0]
+            raise NonFiniteEnvironmentError(
+                f"The environment returned a non-finite reward ({rewards[step, env_index]}) at step {step} of the "
+                f"rollout ending at timestep {self.num_timesteps} (env index {env_index}). Training was stopped "
+                "before the update, so the weights are unchanged. VecCheckNan(env, raise_exception=True) finds the "
+                "step that produces it."
+            )
+
+    def collect_rollouts(self, env: Any, callback: Any, rollout_buffer: Any, n_rollout_steps: int) -> bool:
+        try:
+            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)  # type: ignore[misc]
+        except ValueError as error:
+            # torch's distributions reject NaN parameters: say whether the observation or the policy caused it.
+            if not _is_distribution_error(error):
+                raise
+            observations = self._last_obs.values() if isinstance(self._last_obs, dict) else [self._last_obs]
+            if not all(np.isfinite(obs).all() for obs in observations if np.issubdtype(obs.dtype, np.floating)):
+                raise NonFiniteEnvironmentError(
+                    f"The environment returned a non-finite observation (NaN or inf) at timestep {self.num_timesteps}. "
+                    "Training was stopped before using it, so the weights are unchanged. "
+                    "VecCheckNan(env, raise_exception=True) finds the step that produces it."
+                ) from error
+            non_finite = [name for name, parameter in self.policy.named_parameters() if not th.isfinite(parameter).all()]
+            if non_finite:
+                raise NonFiniteLossError(
+                    f"The policy's parameters {', '.join(non_finite)} contain NaN or inf values (timestep "
+                    f"{self.num_timesteps}), so its action distribution is undefined."
+                ) from error
+            raise
+
     def _raise_non_finite(self, epoch: int, minibatch: int, terms: dict[str, th.Tensor]) -> None:
         bad = [f"{name} = {value.item()}" for name, value in terms.items() if not th.isfinite(value)]
         raise NonFiniteLossError(
             f"Non-finite value in the GTR update at epoch {epoch}, minibatch {minibatch} "
             f"(train/n_updates = {self._n_updates}, after {self.num_timesteps} timesteps): "
             f"{', '.join(bad)}. Training was stopped before the optimizer step, so the weights are unchanged. "
-            "Check the observations and rewards for NaN/inf (VecCheckNan helps), or lower the learning rate."
+            "The observations and rewards of the rollout were finite: a value loss that overflows points at rewards "
+            "too large for float32 (VecNormalize's norm_reward or a reward scale helps), otherwise lower the "
+            "learning rate or max_grad_norm."
+        )
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls,
+        path: Union[str, pathlib.Path, io.BufferedIOBase],
+        env: Any = None,
+        device: Union[th.device, str] = "auto",
+        custom_objects: Optional[dict[str, Any]] = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """
+        Load the model from a zip-file, after checking that it holds an agent of this class: a ``PPO`` or
+        ``RecurrentPPO`` zip (no GTR arguments in it) is refused with the way to continue it with GTR, and a
+        ``RecurrentGTRPPO`` zip is refused by ``GTRPPO`` (and the reverse). The loaded arguments, with
+        ``custom_objects`` and ``kwargs`` applied, are checked like the constructor's.
+
+        :param path: path to the file (or a file-like) where to load the agent from
+        :param env: the new environment to run the loaded model on (can be None if you only need prediction)
+        :param device: Device on which the code should run.
+        :param custom_objects: Dictionary of objects to replace upon loading, as in SB3's ``load``
+        :param print_system_info: Whether to print system info from the saved model
+        :param force_reset: Force call to ``reset()`` before training to avoid unexpected behavior.
+        :param kwargs: extra arguments to change the model when loading
+        :return: new model instance with loaded parameters
+        """
+        data = _read_saved_data(path, custom_objects)
+        if data is not None and "policy_class" in data:
+            _check_saved_agent(cls, path, data)
+        return super().load(  # type: ignore[misc]
+            path,
+            env=env,
+            device=device,
+            custom_objects=custom_objects,
+            print_system_info=print_system_info,
+            force_reset=force_reset,
+            **kwargs,
         )
 
     def save(

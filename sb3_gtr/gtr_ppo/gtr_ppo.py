@@ -8,7 +8,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
 from sb3_gtr.common.buffers import GTRDictRolloutBuffer, GTRRolloutBuffer
-from sb3_gtr.common.gtr_mixin import GTRMixin
+from sb3_gtr.common.gtr_mixin import GTRMixin, check_ppo_arguments
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
 from sb3_gtr.gtr_ppo.policies import (
     CnnPolicy,
@@ -137,6 +137,20 @@ class GTRPPO(GTRMixin, PPO):
         self._set_gtr_arguments(
             penalty, sigma, penalty_coef, mixture_anchor, anchor_window, clip_surrogate, clip_range, n_epochs
         )
+        check_ppo_arguments(
+            learning_rate,
+            n_steps,
+            batch_size,
+            gamma,
+            gae_lambda,
+            clip_range_vf,
+            normalize_advantage,
+            ent_coef,
+            vf_coef,
+            max_grad_norm,
+            target_kl,
+            allow_full_batch=self._allows_full_batch,
+        )
         super().__init__(
             policy,
             env,
@@ -169,6 +183,7 @@ class GTRPPO(GTRMixin, PPO):
             self._setup_model()
 
     def _setup_model(self) -> None:
+        self._check_arguments()
         if self.rollout_buffer_class is None:
             self.rollout_buffer_class = (
                 GTRDictRolloutBuffer if isinstance(self.observation_space, spaces.Dict) else GTRRolloutBuffer

@@ -7,7 +7,7 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
 from sb3_gtr.common.buffers import GTRRecurrentDictRolloutBuffer, GTRRecurrentRolloutBuffer
-from sb3_gtr.common.gtr_mixin import GTRMixin
+from sb3_gtr.common.gtr_mixin import GTRMixin, check_ppo_arguments
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
 from sb3_gtr.gtr_ppo_recurrent.policies import (
     CnnLnGruPolicy,
@@ -76,6 +76,7 @@ class RecurrentGTRPPO(GTRMixin, RecurrentPPO):
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     """
 
+    _allows_full_batch: ClassVar[bool] = True
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
         "MlpLstmPolicy": MlpLstmPolicy,
         "CnnLstmPolicy": CnnLstmPolicy,
@@ -122,6 +123,20 @@ class RecurrentGTRPPO(GTRMixin, RecurrentPPO):
         self._set_gtr_arguments(
             penalty, sigma, penalty_coef, mixture_anchor, anchor_window, clip_surrogate, clip_range, n_epochs
         )
+        check_ppo_arguments(
+            learning_rate,
+            n_steps,
+            batch_size,
+            gamma,
+            gae_lambda,
+            clip_range_vf,
+            normalize_advantage,
+            ent_coef,
+            vf_coef,
+            max_grad_norm,
+            target_kl,
+            allow_full_batch=self._allows_full_batch,
+        )
         super().__init__(
             policy,
             env,
@@ -152,6 +167,7 @@ class RecurrentGTRPPO(GTRMixin, RecurrentPPO):
             self._setup_model()
 
     def _setup_model(self) -> None:
+        self._check_arguments()
         super()._setup_model()
         # RecurrentPPO picks its buffer class itself: swap in the one that carries the anchor columns.
         buffer_class = (

@@ -1,0 +1,252 @@
+"""
+Bad input to the algorithms, a table per way a user gives it: the constructors of ``GTRPPO`` and
+``RecurrentGTRPPO``, ``load`` (with ``custom_objects`` and keyword arguments), the environment
+(non-finite observations or rewards) and schedules that go wrong mid-run. Each row names the argument
+and the message it must get; each error comes before any training step, with the weights untouched.
+
+The continual tools and the benchmark commands have their own tables (``test_bad_input_continual.py``,
+``test_bad_input_benchmarks.py``).
+"""
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from sb3_contrib import RecurrentPPO
+from stable_baselines3 import PPO
+
+from sb3_gtr import GTRPPO, RecurrentGTRPPO
+from sb3_gtr.common.gtr_mixin import NonFiniteEnvironmentError, NonFiniteLossError
+
+SMALL = dict(n_steps=32, batch_size=16, n_epochs=2, seed=0, device="cpu")
+ALGORITHMS = {"GTRPPO": (GTRPPO, "MlpPolicy"), "RecurrentGTRPPO": (RecurrentGTRPPO, "MlpLstmPolicy")}
+
+
+def flat_parameters(model) -> th.Tensor:
+    return th.cat([p.detach().flatten() for p in model.policy.parameters()])
+
+
+def dips_negative(value: float, start: float, stop: float):
+    """A schedule equal to ``value`` except on ``(stop, start)`` of the progress remaining, where it is -1."""
+    return lambda progress: -1.0 if stop < progress < start else value
+
+
+BAD_CONSTRUCTOR_ARGUMENTS = [
+    # The GTR arguments
+    (dict(penalty="gauss"), "`penalty`.*'gaussian', 'pearson', 'kl', 'none'"),
+    (dict(sigma=0.0), "`sigma` must be strictly positive"),
+    (dict(sigma=-1.0), "`sigma` must be strictly positive"),
+    (dict(sigma=lambda progress: progress - 0.5), "`sigma` must be strictly positive"),
+    (dict(sigma="wide"), "`sigma` must be a float or a schedule"),
+    (dict(sigma=math.nan), "`sigma` must be strictly positive"),
+    (dict(sigma=lambda progress: progress), r"`sigma` must be strictly positive and finite, got 0.0 at progress remaining 0"),
+    (
+        dict(sigma=dips_negative(0.5, 0.605, 0.4)),
+        r"`sigma` must be strictly positive and finite, got -1.0 at progress remaining 0.6 ",
+    ),
+    (dict(sigma=lambda progress: "wide"), "`sigma` must be a strictly positive float or a schedule returning one"),
+    (dict(sigma=lambda progress: 1 / 0), "The `sigma` schedule failed at progress remaining 1"),
+    (dict(penalty_coef=-0.1), "`penalty_coef` must be non-negative"),
+    (dict(penalty_coef=dips_negative(0.1, 0.305, 0.2)), "`penalty_coef` must be non-negative.*progress remaining 0.3 "),
+    (dict(penalty_coef="adaptive"), "`penalty_coef`.*'advantage'"),
+    (dict(anchor_window=0), "`anchor_window` must be None .* integer >= 1"),
+    (dict(anchor_window=1.5), "`anchor_window`"),
+    (dict(mixture_anchor="yes"), "`mixture_anchor` must be True or False"),
+    (dict(clip_surrogate=None), "`clip_surrogate` must be True or False"),
+    (dict(clip_range=0.0), "`clip_range` must be strictly positive"),
+    (dict(clip_range=lambda progress: progress - 0.1), "`clip_range` must be strictly positive"),
+    (dict(clip_range=dips_negative(0.2, 0.805, 0.7), penalty="none"), "`clip_range` must be strictly positive.*remaining 0.8 "),
+    (dict(n_epochs=0), "`n_epochs` must be an integer >= 1"),
+    (dict(n_epochs=2.0), "`n_epochs` must be an integer >= 1"),
+    # PPO's arguments, which SB3 checks inside training (or with a bare assert), or not at all
+    (dict(n_steps=0), r"`n_steps` must be an integer >= 1 .*got 0"),
+    (dict(n_steps=-4), r"`n_steps` must be an integer >= 1 .*got -4"),
+    (dict(n_steps=32.0), r"`n_steps` must be an integer >= 1 .*got 32.0"),
+    (dict(batch_size=0), r"`batch_size` must be an integer >= 2 \(advantages are normalised"),
+    (dict(batch_size=1), r"`batch_size` must be an integer >= 2"),
+    (dict(batch_size="16"), r"`batch_size` must be an integer"),
+    (dict(learning_rate=-1e-3), "`learning_rate` must be non-negative"),
+    (dict(learning_rate=0.0), "`learning_rate` must be strictly positive at the start"),
+    (dict(learning_rate=dips_negative(1e-3, 0.505, 0.45)), "`learning_rate` must be non-negative.*remaining 0.5 "),
+    (dict(gamma=1.5), r"`gamma` must be a float in \[0, 1\], got 1.5"),
+    (dict(gamma=-0.1), r"`gamma` must be a float in \[0, 1\]"),
+    (dict(gae_lambda=math.nan), r"`gae_lambda` must be a float in \[0, 1\]"),
+    (dict(clip_range_vf=0.0), "`clip_range_vf` must be strictly positive"),
+    (dict(ent_coef=math.inf), "`ent_coef` must be a finite float"),
+    (dict(ent_coef="auto"), "`ent_coef` must be a finite float"),
+    (dict(vf_coef=-0.5), "`vf_coef` must be non-negative"),
+    (dict(max_grad_norm=0.0), r"`max_grad_norm` must be strictly positive \(float\('inf'\): no clipping\)"),
+    (dict(max_grad_norm=math.nan), "`max_grad_norm` must be strictly positive"),
+    (dict(target_kl=0.0), "`target_kl` must be strictly positive"),
+    (dict(normalize_advantage="yes"), "`normalize_advantage` must be True or False"),
+]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("kwargs, match", BAD_CONSTRUCTOR_ARGUMENTS)
+def test_bad_arguments_fail_before_anything_is_built(algorithm, kwargs, match):
+    algorithm_class, policy = ALGORITHMS[algorithm]
+    # The environment id does not exist: the argument check must come first
+    with pytest.raises(ValueError, match=match):
+        algorithm_class(policy, "NoSuchEnv-v0", **kwargs)
+
+
+def test_recurrent_batch_size_none_is_the_whole_rollout():
+    # RecurrentPPO's own convention; GTRPPO (like PPO) needs an integer
+    model = RecurrentGTRPPO("MlpLstmPolicy", "CartPole-v1", n_steps=16, batch_size=None, n_epochs=2, device="cpu")
+    model.learn(32)
+    assert model.num_timesteps == 32
+    with pytest.raises(ValueError, match=r"`batch_size` must be an integer >= 2 .*got None"):
+        GTRPPO("MlpPolicy", "NoSuchEnv-v0", batch_size=None)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(sigma=np.float32(0.5), penalty_coef=np.float32(0.1)),
+        dict(clip_range=np.float32(0.2), learning_rate=np.float32(3e-4), clip_range_vf=np.float32(0.5)),
+        dict(n_steps=np.int64(32), batch_size=np.int32(16), n_epochs=np.int64(2)),
+    ],
+)
+def test_numpy_numbers_are_accepted(kwargs, tmp_path):
+    # SB3's FloatSchedule asserts on np.float32 with a message about the learning rate; numbers become floats first
+    model = GTRPPO("MlpPolicy", "CartPole-v1", **{**SMALL, **kwargs}).learn(64)
+    model.save(tmp_path / "model.zip")
+    assert GTRPPO.load(tmp_path / "model.zip", device="cpu").num_timesteps == 64
+
+
+def test_schedule_going_wrong_between_check_points_stops_before_the_update():
+    """Schedules are checked at 101 points before training; one that dips between them is caught at its update."""
+    sigma = dips_negative(0.5, 0.489, 0.485)
+    model = GTRPPO("MlpPolicy", "CartPole-v1", sigma=sigma, **SMALL)
+    with pytest.raises(ValueError, match=r"`sigma` must be strictly positive and finite, got -1.0 at progress.*unchanged"):
+        # 1,000 steps in rollouts of 32: the update after 512 steps runs at progress 0.488, between 0.49 and 0.48
+        model.learn(1000)
+    before = flat_parameters(model)
+    assert model.num_timesteps == 512 and th.all(th.isfinite(before))
+
+
+def test_schedules_never_see_negative_progress():
+    """The last rollout overshoots the budget (96 > 80): schedules are defined on [1, 0] and get 0, not -0.2."""
+    seen = []
+
+    def sigma(progress):
+        seen.append(progress)
+        return 0.5
+
+    GTRPPO("MlpPolicy", "CartPole-v1", sigma=sigma, **SMALL).learn(80)
+    assert min(seen) == 0.0
+
+
+class NaNAfter(gym.Wrapper):
+    """CartPole whose observations (or rewards) turn into NaN after ``nan_after`` steps."""
+
+    def __init__(self, nan_after: int, what: str, env_id: str = "CartPole-v1"):
+        super().__init__(gym.make(env_id))
+        self.nan_after, self.what, self.n_steps = nan_after, what, 0
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self.n_steps += 1
+        if self.n_steps > self.nan_after:
+            if self.what == "observation":
+                observation = np.full_like(observation, np.nan)
+            else:
+                reward = math.nan
+        return observation, reward, terminated, truncated, info
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+@pytest.mark.parametrize(
+    "what, match",
+    [
+        ("observation", r"non-finite observation \(NaN or inf\) at timestep 41"),
+        ("reward", r"non-finite reward \(nan\) at step 8 of the rollout ending at timestep 64"),
+    ],
+)
+def test_non_finite_environment_output(algorithm, env_id, what, match, tmp_path):
+    algorithm_class, policy = ALGORITHMS[algorithm]
+    model = algorithm_class(policy, NaNAfter(40, what, env_id), **SMALL)
+    with pytest.raises(NonFiniteEnvironmentError, match=match):
+        model.learn(256)
+    # One update ran on the first, finite rollout; nothing non-finite reached the weights
+    assert model._n_updates == SMALL["n_epochs"]
+    model.save(tmp_path / "still_finite.zip")
+
+
+def test_non_finite_policy_is_reported_as_such():
+    model = GTRPPO("MlpPolicy", "CartPole-v1", **SMALL)
+    with th.no_grad():
+        model.policy.action_net.weight[0, 0] = math.nan
+    with pytest.raises(NonFiniteLossError, match=r"parameters action_net.weight contain NaN"):
+        model.learn(64)
+
+
+@pytest.fixture(scope="module")
+def saved_agents(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("agents")
+    paths = {}
+    for name, model in (
+        ("GTRPPO", GTRPPO("MlpPolicy", "CartPole-v1", **SMALL)),
+        ("RecurrentGTRPPO", RecurrentGTRPPO("MlpLstmPolicy", "CartPole-v1", **SMALL)),
+        ("PPO", PPO("MlpPolicy", "CartPole-v1", **SMALL)),
+        ("RecurrentPPO", RecurrentPPO("MlpLstmPolicy", "CartPole-v1", **SMALL)),
+    ):
+        paths[name] = folder / f"{name}.zip"
+        model.save(paths[name])
+    return paths
+
+
+@pytest.mark.parametrize(
+    "algorithm, saved, match",
+    [
+        ("GTRPPO", "PPO", r"saved by another algorithm than GTRPPO .*stable_baselines3.PPO.load.*load_into_gtr"),
+        ("RecurrentGTRPPO", "RecurrentPPO", r"than RecurrentGTRPPO .*sb3_contrib.RecurrentPPO.load.*load_into_gtr"),
+        ("GTRPPO", "RecurrentGTRPPO", r"holds a RecurrentGTRPPO agent .*not a GTRPPO one: load it with RecurrentGTRPPO.load"),
+        ("RecurrentGTRPPO", "GTRPPO", r"holds a GTRPPO agent .*not a RecurrentGTRPPO one: load it with GTRPPO.load"),
+    ],
+)
+def test_load_refuses_another_algorithm(saved_agents, algorithm, saved, match):
+    with pytest.raises(ValueError, match=match):
+        ALGORITHMS[algorithm][0].load(saved_agents[saved], device="cpu")
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize(
+    "load_kwargs, match",
+    [
+        (dict(custom_objects=dict(sigma=-1)), "`sigma` must be strictly positive"),
+        (dict(sigma=-1), "`sigma` must be strictly positive"),
+        (dict(custom_objects=dict(penalty="gauss")), "`penalty`"),
+        (dict(custom_objects=dict(n_steps=0)), "`n_steps` must be an integer >= 1"),
+        (dict(batch_size=0), "`batch_size` must be an integer >= 2"),
+        (dict(clip_range=lambda progress: progress - 0.5), "`clip_range` must be strictly positive"),
+    ],
+)
+def test_load_checks_what_it_sets(saved_agents, algorithm, load_kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ALGORITHMS[algorithm][0].load(saved_agents[algorithm], device="cpu", **load_kwargs)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_load_from_a_file_object(saved_agents, algorithm):
+    # The class check reads the zip once before SB3 reads it again: a file object must survive both
+    with open(saved_agents[algorithm], "rb") as file:
+        model = ALGORITHMS[algorithm][0].load(file, device="cpu")
+    assert model.n_steps == SMALL["n_steps"]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_load_for_prediction_only(saved_agents, algorithm):
+    """The zoo's enjoy / record-video load with a learning rate and clip range of 0: predicting works, training stops."""
+    zoo_custom_objects = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_range": lambda _: 0.0}
+    model = ALGORITHMS[algorithm][0].load(saved_agents[algorithm], custom_objects=zoo_custom_objects, device="cpu")
+    model.predict(model.observation_space.sample())
+    model.set_env(gym.make("CartPole-v1"))
+    before = flat_parameters(model)
+    with pytest.raises(ValueError, match=r"`clip_range` must be strictly positive .*got 0.0 at progress.*unchanged"):
+        model.learn(64)
+    assert th.equal(before, flat_parameters(model))
