@@ -114,8 +114,18 @@ def test_conf_file_added_only_for_gtr_algos():
     assert args[-2:] == ["--conf-file", str(default_conf_file("gtr_ppo"))]
     assert "--conf-file" not in prepare_train_args(["--algo", "ppo", "--env", "CartPole-v1"])
     own = ["--algo", "gtr_ppo", "--env", "CartPole-v1", "-conf", str(default_conf_file("gtr_ppo"))]
-    assert prepare_train_args(own) == own
+    assert prepare_train_args(own) == ["--num-threads", "1", *own]
     assert "--optimize-hyperparameters" in prepare_train_args(["--algo", "gtr_ppo"], optimize=True)
+
+
+@pytest.mark.parametrize("algo", ["gtr_ppo", "ppo"])
+def test_one_torch_thread_unless_asked(algo):
+    # The zoo's -1 keeps torch's one thread per core, 5-10x slower for parallel CPU jobs (docs/guide/zoo.rst)
+    args = prepare_train_args(["--algo", algo, "--env", "CartPole-v1"])
+    assert args[:2] == ["--num-threads", "1"]
+    asked = ["--algo", algo, "--env", "CartPole-v1", "--num-threads", "-1"]
+    assert prepare_train_args(asked)[: len(asked)] == asked
+    assert prepare_train_args(asked).count("--num-threads") == 1
 
 
 def test_clear_errors():

@@ -70,6 +70,10 @@ def default_conf_file(algo: str) -> Path:
     return HYPERPARAMS_DIR / f"{algo}.yml"
 
 
+#: torch threads of ``train`` and ``optimize`` when ``--num-threads`` is not given.
+DEFAULT_NUM_THREADS = 1
+
+
 def _parse_train_args(args: Sequence[str]) -> argparse.Namespace:
     # Only the few arguments this wrapper looks at; the zoo parses (and validates) all of them again.
     from rl_zoo3.utils import StoreDict
@@ -81,6 +85,7 @@ def _parse_train_args(args: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("-params", "--hyperparams", type=str, nargs="+", action=StoreDict, default=None)
     parser.add_argument("--gym-packages", type=str, nargs="+", default=[])
     parser.add_argument("-optimize", "--optimize-hyperparameters", action="store_true")
+    parser.add_argument("--num-threads", type=int, default=None)
     known, _ = parser.parse_known_args(list(args))
     return known
 
@@ -160,6 +165,10 @@ def prepare_train_args(args: Sequence[str], optimize: bool = False) -> list[str]
     known = _parse_train_args(args)
     if optimize and not known.optimize_hyperparameters:
         args.append("--optimize-hyperparameters")
+    if known.num_threads is None:
+        # The zoo's default (-1) keeps torch's one thread per core, several times slower for MLP-sized networks on a
+        # CPU, and catastrophic when jobs share the cores: one thread unless asked (-1 restores torch's default).
+        args = ["--num-threads", str(DEFAULT_NUM_THREADS), *args]
     if known.algo not in GTR_ALGOS:
         return args
     if known.conf_file is None:
