@@ -33,12 +33,11 @@ Usage::
 """
 
 import argparse
-import concurrent.futures
 import datetime
 import importlib
+import inspect
 import json
 import math
-import multiprocessing
 import os
 import pathlib
 import shlex
@@ -46,12 +45,23 @@ import shutil
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 import numpy as np
 
+from sb3_gtr.benchmarks._workers import (
+    LOCK_FILE,
+    JobLocked,
+    SignalGuard,
+    Worker,
+    WorkerError,
+    lock_holder,
+    lock_job_dir,
+    stop_all,
+)
 from sb3_gtr.common.continual import (
     EvaluationTable,
     Phase,
@@ -97,9 +107,12 @@ METHODS: dict[str, Method] = {
     ),
     "gtr": Method({}, "GTR: GTRPPO's defaults (Gaussian penalty, advantage-weighted coefficient, mixture anchor)."),
 }
-#: Torch intra-op threads in each job: jobs run side by side, one core each.
+#: Torch intra-op threads in each job (``--num-threads``): jobs run side by side, one core each. The networks are
+#: small, so one thread trains them fastest on a CPU, and threads beyond the free cores slow every job down: GTRPPO on
+#: HalfCheetah for 8,192 steps next to two other jobs on a 2-core machine took 20-27 s with 1 thread, 119-212 s with 2.
 NUM_THREADS = 1
-#: Evaluations per training phase when ``eval_freq`` is not given (the resolution of adaptation speed).
+#: Evaluations per training phase when ``eval_freq`` is not given (the resolution of adaptation speed); never more often
+#: than once per rollout (``n_steps * n_envs`` steps), since the policy only changes between rollouts.
 EVALS_PER_PHASE = 10
 #: Offset of the evaluation seeds from the training seed, so that evaluation never replays training episodes.
 EVAL_SEED_OFFSET = 10_000
@@ -121,6 +134,22 @@ METRICS: dict[str, str] = {
 FINAL_RETURN = "final_return/"
 #: Arguments that ``--algo-kwargs`` cannot set: the runner sets them per job.
 _RESERVED_ALGO_KWARGS = ("policy", "env", "seed", "device", "policy_kwargs", "verbose", "_init_setup_model")
+#: Largest seed: NumPy takes seeds below 2**32, and the evaluation environments add :data:`EVAL_SEED_OFFSET`.
+MAX_SEED = 2**31 - 1
+#: Keys of a job's configuration that say how it runs, not what it computes: left out of the comparison with a
+#: finished job's ``done`` marker, so that a rerun with other threads resumes.
+_EXECUTION_KEYS = ("job_dir", "num_threads")
+
+
+class BadArgument(ValueError):
+    """
+    A setting that no job could run with, found before any job starts; the message names the command-line flag (the
+    keyword argument of the same name in Python) and what it may be.
+    """
+
+
+class NothingToAggregate(RuntimeError):
+    """No job of the run has finished (all failed, or run in another process), so there are no results to write."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -137,20 +166,34 @@ def resolve_methods(names: Sequence[str], overrides: Optional[Mapping[str, Mappi
         ``"base"``, the name of the method it starts from (``{"gtr-s0.3": {"base": "gtr", "sigma": 0.3}}``)
     :return: ``{name: kwargs}`` in the order of ``names``
     """
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise BadArgument(f"--method-kwargs must be a JSON object of method names, got {overrides!r}")
     overrides = dict(overrides or {})
-    if len(set(names)) != len(names):
-        raise ValueError(f"Methods are repeated: {list(names)}")
+    repeated = sorted({name for name in names if list(names).count(name) > 1})
+    if repeated:
+        raise BadArgument(f"--methods: Methods are repeated: {repeated} (each method is run once per seed)")
     unused = sorted(set(overrides) - set(names))
     if unused:
-        raise ValueError(f"Method kwargs given for methods that are not run: {unused} (methods: {list(names)})")
+        raise BadArgument(
+            f"--method-kwargs: Method kwargs given for methods that are not run: {unused} (methods: {list(names)})"
+        )
     resolved = {}
     for name in names:
-        spec = dict(overrides.get(name, {}))
+        spec = overrides.get(name, {})
+        if not isinstance(spec, Mapping):
+            raise BadArgument(
+                f"--method-kwargs: the value of method {name!r} must be a JSON object of GTRPPO kwargs, got {spec!r}"
+            )
+        spec = dict(spec)
         base = spec.pop("base", name)
         if base not in METHODS:
-            raise ValueError(
-                f"Unknown method {name!r}: known methods are {', '.join(METHODS)}; define a new one in the method "
-                f'kwargs with a base method, e.g. {{"{name}": {{"base": "gtr", "sigma": 0.3}}}}'
+            if name in overrides and "base" in overrides[name]:
+                raise BadArgument(
+                    f"--method-kwargs: Unknown base {base!r} of method {name!r}: known methods are {', '.join(METHODS)}"
+                )
+            raise BadArgument(
+                f"--methods: Unknown method {name!r}: known methods are {', '.join(METHODS)}; define a new one in the "
+                f'method kwargs with a base method, e.g. {{"{name}": {{"base": "gtr", "sigma": 0.3}}}}'
             )
         resolved[name] = {**METHODS[base].kwargs, **spec}
     return resolved
@@ -238,6 +281,7 @@ def resolve_policy(policy: str) -> tuple[type, Union[str, type]]:
     :return: ``GTRPPO`` or ``RecurrentGTRPPO`` (for a recurrent policy), and the policy to give it
     """
     from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+    from stable_baselines3.common.policies import BasePolicy
 
     from sb3_gtr import GTRPPO, RecurrentGTRPPO
 
@@ -245,11 +289,18 @@ def resolve_policy(policy: str) -> tuple[type, Union[str, type]]:
         return GTRPPO, policy
     if policy in RecurrentGTRPPO.policy_aliases:
         return RecurrentGTRPPO, policy
+    aliases = ", ".join(sorted({*GTRPPO.policy_aliases, *RecurrentGTRPPO.policy_aliases}))
     module_name, _, class_name = policy.replace(":", ".").rpartition(".")
     if not module_name:
-        aliases = sorted({*GTRPPO.policy_aliases, *RecurrentGTRPPO.policy_aliases})
-        raise ValueError(f"Unknown policy {policy!r}: use one of {', '.join(aliases)} or the import path of a policy class")
-    policy_class = getattr(importlib.import_module(module_name), class_name)
+        raise ValueError(f"Unknown policy {policy!r}: use one of {aliases} or the import path of a policy class")
+    try:
+        policy_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(
+            f"Unknown policy {policy!r}: cannot import it ({error}); use one of {aliases} or the import path of a policy class"
+        ) from error
+    if not (isinstance(policy_class, type) and issubclass(policy_class, BasePolicy)):
+        raise ValueError(f"{policy!r} is not a policy class (a subclass of stable_baselines3's BasePolicy)")
     return (RecurrentGTRPPO if issubclass(policy_class, RecurrentActorCriticPolicy) else GTRPPO), policy_class
 
 
@@ -438,6 +489,14 @@ def summarize(
 # --------------------------------------------------------------------------------------------------
 
 
+def default_output_dir(suite: str) -> pathlib.Path:
+    """
+    :param suite: The suite
+    :return: The output folder of a benchmark run when none is given: ``results/<suite>``
+    """
+    return pathlib.Path("results") / suite
+
+
 def job_dir(output_dir: Union[str, pathlib.Path], method: str, seed: int) -> pathlib.Path:
     """
     :param output_dir: The benchmark's output folder
@@ -469,18 +528,44 @@ def read_done(directory: Union[str, pathlib.Path]) -> Optional[dict[str, Any]]:
     return json.loads(path.read_text())
 
 
-def run_job(config: dict[str, Any]) -> dict[str, Any]:
+def job_config_json(config: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    :param config: A job's configuration
+    :return: What its ``done`` marker stores and a rerun compares: the configuration as JSON, without the keys that
+        only say how the job runs (:data:`_EXECUTION_KEYS`: its folder, its threads)
+    """
+    return _normalized_json({key: value for key, value in config.items() if key not in _EXECUTION_KEYS})
+
+
+def _clear_job_dir(directory: pathlib.Path) -> None:
+    """Remove the files of an interrupted attempt, keeping the lock file (held by this process)."""
+    for entry in directory.iterdir():
+        if entry.name == LOCK_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     """
     Train one method with one seed across the suite; meant to run in its own process.
 
-    Clears the job folder, trains with a :class:`~sb3_gtr.common.continual.ContinualTaskCallback` writing into it,
-    writes the step count to its ``progress`` file after every rollout, then writes the ``done`` marker last. On an
-    error the traceback goes to ``error.txt`` and the error is raised again.
+    Takes the job folder's lock first (:func:`~sb3_gtr.benchmarks._workers.lock_job_dir`; held until it returns, or
+    until the process ends, however it ends), so that two runners never train into one folder. Then clears the
+    folder, trains with a :class:`~sb3_gtr.common.continual.ContinualTaskCallback` writing into it, writes the step
+    count to its ``progress`` file after every rollout, then writes the ``done`` marker last. On an error the
+    traceback goes to ``error.txt`` and the error is raised again.
 
     :param config: The job: ``job_dir``, ``suite``, ``scale``, ``n_cycles``, ``suite_kwargs``, ``method``,
         ``method_kwargs``, ``algo_kwargs``, ``policy``, ``policy_kwargs``, ``seed``, ``n_envs``, ``normalize_kwargs``,
-        ``eval_freq``, ``n_eval_episodes`` and ``device``
-    :return: The content of the ``done`` marker
+        ``eval_freq``, ``n_eval_episodes``, ``device`` and optionally ``num_threads`` (torch threads, default
+        :data:`NUM_THREADS`)
+    :param keep_done: Return the ``done`` marker already in the folder, without training, when it holds this
+        configuration (another runner finished the job between the runner's check and this call)
+    :return: The content of the ``done`` marker (with ``"reused": True`` when kept)
+    :raises JobLocked: If another process holds the folder's lock (nothing in the folder is touched)
     """
     import torch as th
     from stable_baselines3.common.callbacks import BaseCallback
@@ -488,67 +573,78 @@ def run_job(config: dict[str, Any]) -> dict[str, Any]:
 
     from sb3_gtr.common.continual import ContinualTaskCallback, make_continual_vec_env
 
-    th.set_num_threads(NUM_THREADS)
+    num_threads = int(config.get("num_threads", NUM_THREADS))
+    th.set_num_threads(num_threads)
     directory = pathlib.Path(config["job_dir"])
-    if directory.exists():
-        shutil.rmtree(directory)  # files of an interrupted attempt
-    directory.mkdir(parents=True)
-    progress_path = directory / PROGRESS_FILE
-
-    class ProgressFile(BaseCallback):
-        def _write(self) -> None:
-            progress_path.write_text(str(self.num_timesteps))
-
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_end(self) -> None:
-            self._write()
-
-        def _on_training_end(self) -> None:
-            self._write()
-
+    lock = lock_job_dir(directory)
     try:
-        sequence = make_suite(config["suite"], scale=config["scale"], n_cycles=config["n_cycles"], **config["suite_kwargs"])
-        env = make_continual_vec_env(sequence, n_envs=config["n_envs"], seed=config["seed"])
-        if config["normalize_kwargs"] is not None:
-            env = VecNormalize(env, **config["normalize_kwargs"])
-        algorithm_class, policy = resolve_policy(config["policy"])
-        model = algorithm_class(
-            policy,
-            env,
-            policy_kwargs=config["policy_kwargs"],
-            seed=config["seed"],
-            device=config["device"],
-            verbose=0,
-            **config["algo_kwargs"],
-            **config["method_kwargs"],
-        )
-        callback = ContinualTaskCallback(
-            sequence,
-            eval_freq=config["eval_freq"],
-            n_eval_episodes=config["n_eval_episodes"],
-            log_dir=str(directory),
-            eval_seed=config["seed"] + EVAL_SEED_OFFSET,
-        )
-        start = time.perf_counter()
-        model.learn(sequence.total_timesteps, callback=[callback, ProgressFile()])
-        wall_time = time.perf_counter() - start
-        env.close()
-    except BaseException:
-        (directory / "error.txt").write_text(traceback.format_exc())
-        raise
-    done = {
-        "config": _normalized_json({key: value for key, value in config.items() if key != "job_dir"}),
-        "algorithm": algorithm_class.__name__,
-        "num_timesteps": int(model.num_timesteps),
-        "wall_time_s": wall_time,
-        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
-    temporary = directory / (DONE_FILE + ".tmp")
-    temporary.write_text(json.dumps(done, indent=2) + "\n")
-    os.replace(temporary, directory / DONE_FILE)
-    return done
+        if keep_done:
+            done = read_done(directory)
+            if done is not None and done["config"] == job_config_json(config):
+                return {**done, "reused": True}
+        _clear_job_dir(directory)
+        progress_path = directory / PROGRESS_FILE
+
+        class ProgressFile(BaseCallback):
+            def _write(self) -> None:
+                progress_path.write_text(str(self.num_timesteps))
+
+            def _on_step(self) -> bool:
+                return True
+
+            def _on_rollout_end(self) -> None:
+                self._write()
+
+            def _on_training_end(self) -> None:
+                self._write()
+
+        try:
+            sequence = make_suite(
+                config["suite"], scale=config["scale"], n_cycles=config["n_cycles"], **config["suite_kwargs"]
+            )
+            env = make_continual_vec_env(sequence, n_envs=config["n_envs"], seed=config["seed"])
+            if config["normalize_kwargs"] is not None:
+                env = VecNormalize(env, **config["normalize_kwargs"])
+            algorithm_class, policy = resolve_policy(config["policy"])
+            model = algorithm_class(
+                policy,
+                env,
+                policy_kwargs=config["policy_kwargs"],
+                seed=config["seed"],
+                device=config["device"],
+                verbose=0,
+                **config["algo_kwargs"],
+                **config["method_kwargs"],
+            )
+            callback = ContinualTaskCallback(
+                sequence,
+                eval_freq=config["eval_freq"],
+                n_eval_episodes=config["n_eval_episodes"],
+                log_dir=str(directory),
+                eval_seed=config["seed"] + EVAL_SEED_OFFSET,
+            )
+            start = time.perf_counter()
+            model.learn(sequence.total_timesteps, callback=[callback, ProgressFile()])
+            wall_time = time.perf_counter() - start
+            env.close()
+        except BaseException:
+            (directory / "error.txt").write_text(traceback.format_exc())
+            raise
+        done = {
+            "config": job_config_json(config),
+            "algorithm": algorithm_class.__name__,
+            "num_timesteps": int(model.num_timesteps),
+            "wall_time_s": wall_time,
+            "num_threads": num_threads,
+            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        temporary = directory / (DONE_FILE + ".tmp")
+        temporary.write_text(json.dumps(done, indent=2) + "\n")
+        os.replace(temporary, directory / DONE_FILE)
+        return done
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 def load_job(directory: Union[str, pathlib.Path]) -> tuple[EvaluationTable, list[Phase]]:
@@ -806,7 +902,7 @@ def aggregate(
             table, phases = load_job(directory)
             runs.append({"method": method, "seed": seed, "table": table, "phases": phases, "done": done})
     if not runs:
-        raise RuntimeError(f"No finished job in {output_dir} to aggregate")
+        raise NothingToAggregate(f"No finished job in {output_dir} to aggregate")
     reference_min, reference_max = shared_references([run["table"] for run in runs])
     per_seed, curves = [], {}
     for run in runs:
@@ -837,7 +933,7 @@ def _check_resume(directory: pathlib.Path, config: Mapping[str, Any]) -> bool:
     done = read_done(directory)
     if done is None:
         return False
-    stored, current = done["config"], _normalized_json({k: v for k, v in config.items() if k != "job_dir"})
+    stored, current = done["config"], job_config_json(config)
     if stored != current:
         keys = sorted(key for key in set(stored) | set(current) if stored.get(key) != current.get(key))
         raise ValueError(
@@ -854,51 +950,184 @@ def _read_progress(directory: pathlib.Path) -> Optional[int]:
         return None
 
 
-def _run_jobs(configs: Sequence[dict[str, Any]], n_jobs: int, total_timesteps: int, n_finished: int, verbose: bool) -> dict:
-    """Run the jobs in a pool of spawned processes, with a progress display; returns ``ran`` and ``failed``."""
+def _failure_hint(config: Mapping[str, Any], error: WorkerError) -> str:
+    """Where to read why a job failed: its ``error.txt``, else the last line the worker printed."""
+    error_file = pathlib.Path(config["job_dir"]) / "error.txt"
+    if error_file.is_file():
+        return f" (see {error_file})"
+    lines = error.details.strip().splitlines()
+    return f" (its last output: {lines[-1]})" if lines else ""
+
+
+def _run_jobs(
+    configs: Sequence[dict[str, Any]],
+    n_jobs: int,
+    total_timesteps: int,
+    n_finished: int,
+    verbose: bool,
+    keep_done: bool = True,
+) -> dict[str, list[str]]:
+    """
+    Run the jobs, ``n_jobs`` at a time, each in a fresh interpreter in its own process group (a
+    :class:`~sb3_gtr.benchmarks._workers.Worker`: no state leaks from one job into the next), with a progress display.
+
+    On ``SIGINT`` or ``SIGTERM`` every running worker's group is stopped (``SIGTERM``, then ``SIGKILL``) before
+    :class:`~sb3_gtr.benchmarks._workers.Interrupted` is raised: no worker outlives the runner, the unfinished jobs
+    have no ``done`` marker (a rerun runs them again) and the finished ones keep theirs.
+
+    :param configs: The jobs' configurations (see :func:`run_job`)
+    :param n_jobs: Jobs run at the same time
+    :param total_timesteps: Steps of one job, for the progress bars
+    :param n_finished: Jobs already done, for the overall bar
+    :param verbose: Show the progress and a line per finished job
+    :param keep_done: Passed to :func:`run_job` (``False`` with ``--force``)
+    :return: ``ran``, ``failed`` and ``busy`` (jobs whose folder another process holds), as ``method/seed_<s>``
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    ran, failed = [], []
+    ran: list[str] = []
+    failed: list[str] = []
+    busy: list[str] = []
     console = Console(quiet=not verbose)
     columns = [TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console, disable=not verbose) as progress:
+    with SignalGuard() as guard, Progress(*columns, console=console, disable=not verbose) as progress:
         overall = progress.add_task("jobs", total=n_finished + len(configs), completed=n_finished)
-        if not configs:
-            return {"ran": ran, "failed": failed}
-        context = multiprocessing.get_context("spawn")
-        # One fresh interpreter per job (Python >= 3.11): no state leaks from one job into the next.
-        pool_kwargs = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
-        with concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context, **pool_kwargs) as pool:
-            futures = {pool.submit(run_job, config): config for config in configs}
-            bars: dict[concurrent.futures.Future, Any] = {}
-            try:
-                while futures:
-                    finished, _ = concurrent.futures.wait(futures, timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED)
-                    for future, config in futures.items():
+        queue = list(configs)
+        running: dict[Worker, dict[str, Any]] = {}
+        bars: dict[Worker, Any] = {}
+        try:
+            while queue or running:
+                while queue and len(running) < n_jobs:
+                    guard.check()
+                    config = queue.pop(0)
+                    running[Worker(run_job, config, keep_done=keep_done)] = config
+                guard.sleep(0.5)
+                for worker, config in list(running.items()):
+                    name = f"{config['method']}/seed_{config['seed']}"
+                    if worker.poll() is None:
                         steps = _read_progress(pathlib.Path(config["job_dir"]))
-                        if steps is not None and future not in finished:
-                            if future not in bars:
-                                label = f"{config['method']} seed {config['seed']}"
-                                bars[future] = progress.add_task(label, total=total_timesteps)
-                            progress.update(bars[future], completed=steps)
-                    for future in finished:
-                        config = futures.pop(future)
-                        name = f"{config['method']}/seed_{config['seed']}"
-                        if future in bars:
-                            progress.remove_task(bars.pop(future))
-                        error = future.exception()
-                        if error is None:
-                            ran.append(name)
-                            progress.console.print(f"finished {name} in {future.result()['wall_time_s']:.1f} s")
+                        if steps is not None:
+                            if worker not in bars:
+                                bars[worker] = progress.add_task(
+                                    f"{config['method']} seed {config['seed']}", total=total_timesteps
+                                )
+                            progress.update(bars[worker], completed=steps)
+                        continue
+                    del running[worker]
+                    if worker in bars:
+                        progress.remove_task(bars.pop(worker))
+                    try:
+                        done = worker.result()
+                    except JobLocked as error:
+                        busy.append(name)
+                        progress.console.print(f"skip {name}: {error}")
+                    except WorkerError as error:
+                        failed.append(name)
+                        progress.console.print(f"FAILED {name}: {error}{_failure_hint(config, error)}")
+                    else:
+                        ran.append(name)
+                        if done.get("reused"):
+                            progress.console.print(f"{name} was finished by another runner meanwhile: kept")
                         else:
-                            failed.append(name)
-                            progress.console.print(f"FAILED {name}: {error!r} (see {config['job_dir']}/error.txt)")
-                        progress.advance(overall)
-            except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-    return {"ran": ran, "failed": failed}
+                            progress.console.print(f"finished {name} in {done['wall_time_s']:.1f} s")
+                    progress.advance(overall)
+        except BaseException:  # Interrupted, or anything else: no worker may outlive the loop
+            stop_all(list(running))
+            raise
+    return {"ran": ran, "failed": failed, "busy": busy}
+
+
+def _dumps(value: Any) -> str:
+    """A value as JSON on one line, for messages (classes by their import path)."""
+    return json.dumps(value, default=_describe)
+
+
+def _error_text(error: BaseException) -> str:
+    """``Type: message`` of an error, on one line."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_count(flag: str, value: Any, hint: str = "") -> int:
+    """A count, budget or frequency: an integer >= 1, else :class:`BadArgument` naming ``flag``."""
+    if _is_int(value) and value >= 1:
+        return int(value)
+    raise BadArgument(f"{flag} must be an integer >= 1, got {value!r}{hint}")
+
+
+def check_seeds(seeds: Sequence[Any], flag: str = "--seeds") -> list[int]:
+    """
+    :param seeds: Seeds of a run, one job (per method) each
+    :param flag: The command-line flag, for the message
+    :return: The seeds as a list
+    :raises BadArgument: If there is none, one is not an integer in ``[0, MAX_SEED]``, or one is repeated (it would run
+        the same job twice into one folder and count it twice)
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise BadArgument(f"{flag}: give at least one seed")
+    for seed in seeds:
+        if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+            raise BadArgument(f"{flag}: every seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+    if repeated:
+        raise BadArgument(
+            f"{flag}: seeds are repeated: {repeated}; each seed is one job per method, so a repeat would train the same "
+            "job twice into one folder and count it twice"
+        )
+    return [int(seed) for seed in seeds]
+
+
+def _check_device(device: Any) -> None:
+    import torch as th
+
+    if device == "auto":
+        return
+    try:
+        th.device(device)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise BadArgument(f"--device {device!r}: {_error_text(error)} (use cpu, cuda, cuda:<n>, mps or auto)") from error
+
+
+def _suite_parameters(suite: str) -> str:
+    """What a suite's keyword arguments may be, for messages."""
+    function = SUITES[suite]
+    parameters = [
+        parameter for name, parameter in inspect.signature(function).parameters.items() if name not in ("scale", "n_cycles")
+    ]
+    named = [p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    text = f"suite {suite!r} takes {', '.join(named) if named else 'no named argument'}"
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        text += f" and keyword arguments that sb3_gtr.envs.suites.{function.__name__} passes on"
+    return text
+
+
+def _default_n_steps(algorithm_class: type, algo_kwargs: Mapping[str, Any]) -> int:
+    """``n_steps`` of the jobs: the shared hyperparameter, else the algorithm's default."""
+    n_steps = algo_kwargs.get("n_steps")
+    if _is_int(n_steps) and n_steps >= 1:
+        return int(n_steps)
+    return int(inspect.signature(algorithm_class.__init__).parameters["n_steps"].default)
+
+
+def default_eval_freq(sequence: TaskSequence, n_steps: int, n_envs: int = 1) -> int:
+    """
+    The evaluation interval when none is given: :data:`EVALS_PER_PHASE` evaluations in the shortest phase, but never
+    more often than once per rollout (``n_steps * n_envs`` steps): the policy only changes between rollouts, so more
+    evaluations would re-measure the same policy (a tiny ``--scale`` once evaluated a million steps to train 2,048).
+
+    :param sequence: The task sequence
+    :param n_steps: Rollout length per environment
+    :param n_envs: Parallel environments
+    :return: Steps between evaluations
+    """
+    shortest = min(sequence.task_timesteps(task_id) for task_id in range(len(sequence)))
+    return max(1, n_steps * n_envs, shortest // EVALS_PER_PHASE)
 
 
 def job_settings(
@@ -915,31 +1144,200 @@ def job_settings(
     eval_freq: Optional[int] = None,
     n_eval_episodes: int = 5,
     device: str = "cpu",
+    num_threads: int = NUM_THREADS,
 ) -> tuple[TaskSequence, dict[str, Any]]:
     """
     The settings every job of a run shares (a job adds ``method``, ``method_kwargs``, ``seed`` and ``job_dir``);
-    the arguments are those of :func:`run_benchmark`.
+    the arguments are those of :func:`run_benchmark`. Checks every value that needs no environment or model (see
+    :func:`validate_jobs` for the rest).
 
     :return: The suite's task sequence and the settings
+    :raises BadArgument: For a value no job could run with, naming its flag
     """
+    if suite not in SUITES:
+        raise BadArgument(f"Unknown suite {suite!r} (--suite), available suites: {', '.join(sorted(SUITES))}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)) or not (math.isfinite(scale) and scale > 0):
+        raise BadArgument(f"--scale must be a positive finite number (a factor on every task's step budget), got {scale!r}")
+    if n_cycles is not None:
+        _check_count("--n-cycles", n_cycles)
+    _check_count("--n-envs", n_envs)
+    _check_count("--n-eval-episodes", n_eval_episodes)
+    _check_count("--num-threads", num_threads)
+    if eval_freq is not None:
+        _check_count(
+            "--eval-freq",
+            eval_freq,
+            " (every task is also evaluated at each switch and at the end: a value above the budget evaluates only there)",
+        )
+    for flag, value in (
+        ("--suite-kwargs", suite_kwargs),
+        ("--algo-kwargs", algo_kwargs),
+        ("--policy-kwargs", policy_kwargs),
+        ("--normalize-kwargs", normalize_kwargs),
+    ):
+        if value is not None and not isinstance(value, Mapping):
+            raise BadArgument(f"{flag} must be a JSON object (a dict of keyword arguments), got {value!r}")
+    _check_device(device)
     suite_kwargs = dict(suite_kwargs or {})
-    sequence = make_suite(suite, scale=scale, n_cycles=n_cycles, **suite_kwargs)
+    algo_kwargs = dict(algo_kwargs or {})
+    try:
+        sequence = make_suite(suite, scale=scale, n_cycles=n_cycles, **suite_kwargs)
+    except ImportError as error:
+        raise BadArgument(f"--suite {suite}: {_error_text(error)}") from error
+    except (TypeError, ValueError) as error:
+        raise BadArgument(
+            f"--suite-kwargs {_dumps(suite_kwargs)}: {_error_text(error)} ({_suite_parameters(suite)})"
+        ) from error
+    setup = resolve_setup(sequence, policy, policy_kwargs, normalize, normalize_kwargs)
+    try:
+        algorithm_class, _ = resolve_policy(setup["policy"])
+    except ValueError as error:
+        raise BadArgument(f"--policy: {error}") from error
     if eval_freq is None:
-        shortest = min(sequence.task_timesteps(task_id) for task_id in range(len(sequence)))
-        eval_freq = max(n_envs, shortest // EVALS_PER_PHASE)
+        eval_freq = default_eval_freq(sequence, _default_n_steps(algorithm_class, algo_kwargs), n_envs)
     settings = {
         "suite": suite,
         "scale": scale,
         "n_cycles": n_cycles,
         "suite_kwargs": suite_kwargs,
-        "algo_kwargs": dict(algo_kwargs or {}),
-        **resolve_setup(sequence, policy, policy_kwargs, normalize, normalize_kwargs),
+        "algo_kwargs": algo_kwargs,
+        **setup,
         "n_envs": n_envs,
         "eval_freq": int(eval_freq),
         "n_eval_episodes": n_eval_episodes,
         "device": device,
+        "num_threads": int(num_threads),
     }
     return sequence, settings
+
+
+def _algorithm_parameters(algorithm_class: type) -> list[str]:
+    """The keyword arguments of the algorithm that the shared hyperparameters and the methods may set."""
+    parameters = inspect.signature(algorithm_class.__init__).parameters
+    return [name for name in parameters if name != "self" and name not in _RESERVED_ALGO_KWARGS]
+
+
+def validate_jobs(
+    sequence: TaskSequence, settings: Mapping[str, Any], methods: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """
+    Build once, in this process, what every job builds: the suite's environments (with ``VecNormalize``), the policy,
+    and each method's model with the shared hyperparameters, so that a bad setting fails here, before any job starts
+    or any folder is written, with a message naming its flag, instead of in every job. Warns when a rollout
+    (``n_steps * n_envs`` steps) is longer than a phase or than the whole sequence: the policy is then not updated
+    between some task switches (or not at all), which a quick run at a small ``--scale`` easily hits.
+
+    :param sequence: The task sequence (of :func:`job_settings`)
+    :param settings: The shared settings (of :func:`job_settings`)
+    :param methods: ``{name: kwargs}`` of the methods to run (of :func:`resolve_methods`)
+    :return: ``algorithm`` (the class of every job) and, per method, its ``n_steps`` and ``n_epochs``
+    :raises BadArgument: For a setting no job could run with, naming its flag
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from sb3_gtr.common.continual import make_continual_vec_env
+
+    algorithm_class, policy = resolve_policy(settings["policy"])
+    allowed = _algorithm_parameters(algorithm_class)
+    algo_kwargs = dict(settings["algo_kwargs"])
+    unknown = sorted(set(algo_kwargs) - set(allowed))
+    if unknown:
+        raise BadArgument(
+            f"--algo-kwargs: unknown argument(s) {unknown} of {algorithm_class.__name__}; allowed: {', '.join(allowed)}"
+        )
+    for name, kwargs in methods.items():
+        unknown = sorted(set(kwargs) - set(allowed))
+        if unknown:
+            raise BadArgument(
+                f"--method-kwargs: method {name!r} sets unknown argument(s) {unknown} of {algorithm_class.__name__}; "
+                f"allowed: {', '.join(allowed)}"
+            )
+    try:
+        env = make_continual_vec_env(sequence, n_envs=settings["n_envs"], seed=0)
+    except ImportError as error:
+        raise BadArgument(f"--suite {settings['suite']}: cannot build its environments: {_error_text(error)}") from error
+    except Exception as error:
+        raise BadArgument(
+            f"--suite-kwargs {_dumps(settings['suite_kwargs'])}: cannot build the suite's environments: {_error_text(error)} "
+            f"({_suite_parameters(settings['suite'])})"
+        ) from error
+    try:
+        if settings["normalize_kwargs"] is not None:
+            try:
+                env = VecNormalize(env, **settings["normalize_kwargs"])
+            except Exception as error:
+                raise BadArgument(
+                    f"--normalize-kwargs {_dumps(settings['normalize_kwargs'])}: {_error_text(error)}"
+                ) from error
+
+        def build(kwargs: Mapping[str, Any], setup: bool = True) -> Any:
+            # On the CPU whatever the jobs' device: the check needs no accelerator (--device is checked by job_settings).
+            model = algorithm_class(
+                policy,
+                env,
+                policy_kwargs=settings["policy_kwargs"],
+                device="cpu",
+                verbose=0,
+                _init_setup_model=False,
+                **kwargs,
+            )
+            if setup:
+                model._setup_model()
+            return model
+
+        try:
+            bare = build({}, setup=False)
+            bare._setup_lr_schedule()
+            bare.policy_class(
+                bare.observation_space, bare.action_space, bare.lr_schedule, use_sde=bare.use_sde, **bare.policy_kwargs
+            )
+        except Exception as error:
+            flag = "--policy-kwargs" if settings["policy_kwargs"] else "--policy"
+            raise BadArgument(
+                f"{flag}: cannot build policy {settings['policy']} with policy_kwargs {_dumps(settings['policy_kwargs'])} "
+                f"for the suite's spaces: {_error_text(error)}"
+            ) from error
+        info: dict[str, Any] = {"algorithm": algorithm_class, "n_steps": {}, "n_epochs": {}}
+        for name, kwargs in methods.items():
+            try:
+                model = build({**algo_kwargs, **kwargs})
+            except Exception as error:
+                try:
+                    build(dict(kwargs))
+                except Exception:  # the method fails on its own: its kwargs are to blame
+                    raise BadArgument(
+                        f"--method-kwargs: method {name!r} ({_dumps(dict(kwargs))}): {_error_text(error)}"
+                    ) from error
+                raise BadArgument(f"--algo-kwargs {_dumps(algo_kwargs)}: {_error_text(error)}") from error
+            info["n_steps"][name], info["n_epochs"][name] = int(model.n_steps), int(model.n_epochs)
+    finally:
+        env.close()
+    _warn_about_rollouts(sequence, settings["n_envs"], sorted(set(info["n_steps"].values())))
+    return info
+
+
+def _warn_about_rollouts(sequence: TaskSequence, n_envs: int, n_steps_values: Sequence[int]) -> None:
+    """Warn when a rollout is longer than a phase, or than the whole sequence (see :func:`validate_jobs`)."""
+    shortest = min(sequence.task_timesteps(task_id) for task_id in range(len(sequence)))
+    total = sequence.total_timesteps
+    for n_steps in n_steps_values:
+        rollout = n_steps * n_envs
+        if rollout > total:
+            warnings.warn(
+                f"n_steps * n_envs = {n_steps} * {n_envs} = {rollout} steps per rollout is more than the whole sequence "
+                f"({total} steps): each job collects a single rollout, updates the policy once at the end and evaluates "
+                "the same initial policy at every task switch. Lower n_steps in --algo-kwargs or raise --scale.",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif rollout > shortest:
+            warnings.warn(
+                f"n_steps * n_envs = {n_steps} * {n_envs} = {rollout} steps per rollout is more than the shortest phase "
+                f"({shortest} steps): rollouts span task switches and some phases end before the policy is updated on "
+                "them. Lower n_steps in --algo-kwargs or raise --scale.",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 def run_benchmark(
@@ -960,6 +1358,7 @@ def run_benchmark(
     n_eval_episodes: int = 5,
     device: str = "cpu",
     jobs: int = 1,
+    num_threads: int = NUM_THREADS,
     output_dir: Optional[Union[str, pathlib.Path]] = None,
     force: bool = False,
     confidence: float = CONFIDENCE,
@@ -988,55 +1387,67 @@ def run_benchmark(
     :param normalize: Wrap the training env in ``VecNormalize``: ``None`` as the suite recommends, ``True`` always
         (with ``normalize_kwargs``, else the suite's, else VecNormalize's defaults), ``False`` never
     :param normalize_kwargs: Keyword arguments of ``VecNormalize`` (``None``: the suite's)
-    :param eval_freq: Evaluate every ``eval_freq`` steps (``None``: :data:`EVALS_PER_PHASE` times per phase)
+    :param eval_freq: Evaluate every ``eval_freq`` steps (``None``: :func:`default_eval_freq`, :data:`EVALS_PER_PHASE`
+        times per phase but at most once per rollout)
     :param n_eval_episodes: Evaluation episodes per task
     :param device: Torch device of every job
     :param jobs: Jobs run at the same time, each in its own process
+    :param num_threads: Torch threads of each job (see :data:`NUM_THREADS` for why one)
     :param output_dir: Output folder (``None``: ``results/<suite>``)
     :param force: Rerun finished jobs too
     :param confidence: Confidence level of the intervals
     :param command: The command line to record in ``results.json``
     :param verbose: Show the progress and log lines
-    :return: The report: ``settings``, ``methods``, ``ran``, ``skipped``, ``failed``, ``missing``, ``per_seed``,
-        ``rows``, ``normalization`` and ``files``
+    :return: The report: ``settings``, ``methods``, ``ran``, ``skipped``, ``busy`` (jobs left alone because another
+        process holds their folder), ``failed``, ``missing``, ``per_seed``, ``rows``, ``normalization`` and ``files``
+    :raises BadArgument: Before any job starts or any folder is written, for a setting no job could run with
+    :raises ~sb3_gtr.benchmarks._workers.Interrupted: On ``SIGINT`` or ``SIGTERM`` while jobs run, once every worker
+        is stopped (finished jobs are kept: a rerun resumes)
+    :raises NothingToAggregate: If no job of the run has finished
     """
     if suite not in SUITES:
-        raise ValueError(f"Unknown suite {suite!r}, available suites: {', '.join(sorted(SUITES))}")
-    if jobs < 1 or not seeds:
-        raise ValueError(f"`jobs` must be >= 1 and `seeds` non-empty, got {jobs} and {list(seeds)}")
+        raise BadArgument(f"Unknown suite {suite!r} (--suite), available suites: {', '.join(sorted(SUITES))}")
+    _check_count("--jobs", jobs)
+    seeds = check_seeds(seeds)
     methods = list(METHODS) if methods is None else list(methods)
     resolved = resolve_methods(methods, method_kwargs)
+    if algo_kwargs is not None and not isinstance(algo_kwargs, Mapping):
+        raise BadArgument(f"--algo-kwargs must be a JSON object (a dict of keyword arguments), got {algo_kwargs!r}")
     algo_kwargs = dict(algo_kwargs or {})
     reserved = sorted(set(algo_kwargs) & set(_RESERVED_ALGO_KWARGS))
     if reserved:
-        raise ValueError(f"--algo-kwargs cannot set {reserved}: the runner sets them (see --policy, --policy-kwargs, --seeds)")
+        raise BadArgument(
+            f"--algo-kwargs cannot set {reserved}: the runner sets them (see --policy, --policy-kwargs, --seeds)"
+        )
     for name, kwargs in resolved.items():
         clash = sorted(set(algo_kwargs) & set(kwargs))
         if clash:
-            raise ValueError(f"--algo-kwargs sets {clash}, which define method {name!r}: set them with --method-kwargs")
+            raise BadArgument(f"--algo-kwargs sets {clash}, which define method {name!r}: set them with --method-kwargs")
     sequence, settings = job_settings(
         suite,
-        scale,
-        n_cycles,
-        suite_kwargs,
-        algo_kwargs,
-        policy,
-        policy_kwargs,
-        n_envs,
-        normalize,
-        normalize_kwargs,
-        eval_freq,
-        n_eval_episodes,
-        device,
+        scale=scale,
+        n_cycles=n_cycles,
+        suite_kwargs=suite_kwargs,
+        algo_kwargs=algo_kwargs,
+        policy=policy,
+        policy_kwargs=policy_kwargs,
+        n_envs=n_envs,
+        normalize=normalize,
+        normalize_kwargs=normalize_kwargs,
+        eval_freq=eval_freq,
+        n_eval_episodes=n_eval_episodes,
+        device=device,
+        num_threads=num_threads,
     )
-    output_dir = pathlib.Path(output_dir if output_dir is not None else pathlib.Path("results") / suite)
+    validate_jobs(sequence, settings, resolved)
+    output_dir = pathlib.Path(output_dir if output_dir is not None else default_output_dir(suite))
     output_dir.mkdir(parents=True, exist_ok=True)
 
     def log(message: str) -> None:
         if verbose:
             print(message, flush=True)
 
-    pending, skipped = [], []
+    pending, skipped, busy = [], [], []
     for seed in seeds:  # seed-major: a partial run has every method on its first seeds
         for method in methods:
             directory = job_dir(output_dir, method, seed)
@@ -1045,12 +1456,26 @@ def run_benchmark(
             if not force and _check_resume(directory, config):
                 skipped.append(f"{method}/seed_{seed}")
                 log(f"skip {method}/seed_{seed}: already done")
+            elif (holder := lock_holder(directory)) is not None:
+                # Another runner trains this job right now: training here too would mix two runs in one folder.
+                busy.append(f"{method}/seed_{seed}")
+                log(f"skip {method}/seed_{seed}: running in another process (pid {holder} holds {directory / LOCK_FILE})")
             else:
                 pending.append(config)
-    log(f"{len(pending)} job(s) to run, {len(skipped)} already done, {jobs} at a time, output in {output_dir}")
-    outcome = _run_jobs(pending, min(jobs, max(1, len(pending))), sequence.total_timesteps, len(skipped), verbose)
+    log(
+        f"{len(pending)} job(s) to run, {len(skipped)} already done, {len(busy)} running elsewhere, {jobs} at a time, "
+        f"output in {output_dir}"
+    )
+    outcome = _run_jobs(
+        pending, min(jobs, max(1, len(pending))), sequence.total_timesteps, len(skipped) + len(busy), verbose, not force
+    )
+    outcome["busy"] = busy + outcome["busy"]
 
-    results = aggregate(output_dir, methods, seeds, confidence)
+    try:
+        results = aggregate(output_dir, methods, seeds, confidence)
+    except NothingToAggregate as error:
+        details = "; ".join(f"{key}: {', '.join(outcome[key])}" for key in ("failed", "busy") if outcome[key])
+        raise NothingToAggregate(f"{error}{' (' + details + ')' if details else ''}") from None
     settings.update(
         gtr_defaults=gtr_defaults(),
         seeds=list(seeds),
@@ -1103,6 +1528,84 @@ def _json_argument(text: str) -> dict[str, Any]:
     return value
 
 
+def positive_int(text: str) -> int:
+    """
+    An ``argparse`` type: an integer >= 1 (a count, a budget or a frequency).
+
+    :param text: The argument
+    :return: The integer
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """
+    An ``argparse`` type: an integer >= 0.
+
+    :param text: The argument
+    :return: The integer
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def seed_argument(text: str) -> int:
+    """
+    An ``argparse`` type: a seed, an integer in ``[0, MAX_SEED]``.
+
+    :param text: The argument
+    :return: The seed
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a seed must be an integer in [0, {MAX_SEED}], got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed must be an integer in [0, {MAX_SEED}], got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """
+    An ``argparse`` type: a finite number > 0 (NaN and infinities refused).
+
+    :param text: The argument
+    :return: The number
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def reject_repeats(parser: argparse.ArgumentParser, flag: str, values: Sequence[Any], why: str) -> None:
+    """
+    Exit through ``parser.error`` when a list argument holds a value twice.
+
+    :param parser: The parser
+    :param flag: The argument, for the message
+    :param values: Its values
+    :param why: Why a repeat is refused, for the message
+    """
+    repeated = [value for index, value in enumerate(values) if value in values[:index]]
+    if repeated:
+        parser.error(f"{flag}: {' '.join(map(str, dict.fromkeys(repeated)))} given more than once; {why}")
+
+
 #: The command-line arguments shared by every runner of jobs (:func:`add_job_arguments`): those of :func:`job_settings`,
 #: ``jobs`` and ``quiet``.
 JOB_ARGUMENTS = (
@@ -1120,27 +1623,33 @@ JOB_ARGUMENTS = (
     "n_eval_episodes",
     "device",
     "jobs",
+    "num_threads",
+)
+#: Why ``--num-threads`` defaults to one thread, for the help text.
+NUM_THREADS_HELP = (
+    f"torch threads of each job (default: {NUM_THREADS}; small networks train fastest on one CPU thread, and threads "
+    "beyond the free cores make every job several times slower)"
 )
 
 
 def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5) -> None:
     """
     Add the arguments that say how to run the jobs (the suite, its scale, the shared hyperparameters, the policy,
-    normalisation, evaluation, device, parallel jobs and ``--quiet``) to a command line.
+    normalisation, evaluation, device, parallel jobs, threads and ``--quiet``) to a command line.
 
     :param parser: The parser
     :param n_eval_episodes: Default number of evaluation episodes per task
     """
     parser.add_argument("--suite", required=True, choices=sorted(SUITES), help="the continual suite")
-    parser.add_argument("--scale", type=float, default=1.0, help="factor on every task's step budget")
-    parser.add_argument("--n-cycles", type=int, default=None, help="passes over the tasks (default: the suite's)")
+    parser.add_argument("--scale", type=positive_float, default=1.0, help="factor on every task's step budget")
+    parser.add_argument("--n-cycles", type=positive_int, default=None, help="passes over the tasks (default: the suite's)")
     parser.add_argument("--suite-kwargs", type=_json_argument, default={}, help="JSON object of suite keyword arguments")
     parser.add_argument("--algo-kwargs", type=_json_argument, default={}, help="JSON object of hyperparameters shared by all")
     parser.add_argument("--policy", default=None, help="policy alias or import path (default: the suite's, else MlpPolicy)")
     parser.add_argument(
         "--policy-kwargs", type=_json_argument, default=None, help="JSON object of policy kwargs (default: suite's)"
     )
-    parser.add_argument("--n-envs", type=int, default=1, help="parallel environments per job")
+    parser.add_argument("--n-envs", type=positive_int, default=1, help="parallel environments per job")
     normalize = parser.add_mutually_exclusive_group()
     normalize.add_argument(
         "--normalize", dest="normalize", action="store_true", default=None, help="use VecNormalize (default: as the suite)"
@@ -1149,10 +1658,16 @@ def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5)
     parser.add_argument(
         "--normalize-kwargs", type=_json_argument, default=None, help="JSON object of VecNormalize kwargs (default: suite's)"
     )
-    parser.add_argument("--eval-freq", type=int, default=None, help=f"default: {EVALS_PER_PHASE} evaluations per phase")
-    parser.add_argument("--n-eval-episodes", type=int, default=n_eval_episodes, help="evaluation episodes per task")
+    parser.add_argument(
+        "--eval-freq",
+        type=positive_int,
+        default=None,
+        help=f"steps between evaluations (default: {EVALS_PER_PHASE} per phase, at most one per rollout)",
+    )
+    parser.add_argument("--n-eval-episodes", type=positive_int, default=n_eval_episodes, help="evaluation episodes per task")
     parser.add_argument("--device", default="cpu", help="torch device of every job")
-    parser.add_argument("--jobs", type=int, default=1, help="jobs run at the same time, one process each")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="jobs run at the same time, one process each")
+    parser.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help=NUM_THREADS_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress display or log lines")
 
 
@@ -1164,17 +1679,29 @@ def job_arguments(args: argparse.Namespace) -> dict[str, Any]:
     return {**{name: getattr(args, name) for name in JOB_ARGUMENTS}, "verbose": not args.quiet}
 
 
+def interrupted_message(output_dir: Union[str, pathlib.Path]) -> str:
+    """
+    :param output_dir: The run's output folder
+    :return: The one line printed when a run is interrupted
+    """
+    return f"interrupted; finished jobs are kept in {output_dir}, rerun the same command to resume"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     """
-    Command-line entry point.
+    Command-line entry point. A bad argument exits with status 2 and a one-line ``error: --flag ...`` before any job
+    starts; Ctrl-C (or ``SIGTERM``) stops every job and exits with status 130 (143), printing one line; a run in which
+    no job finished exits with status 1.
 
     :param argv: The arguments (default: ``sys.argv[1:]``)
     :return: The report of :func:`run_benchmark`
     """
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.strip().split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(
+        prog="python -m sb3_gtr.benchmarks.continual", description=" ".join(__doc__.strip().split("\n\n")[0].split())
+    )
     add_job_arguments(parser)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), help=f"methods to run (default: {' '.join(METHODS)})")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
+    parser.add_argument("--seeds", nargs="+", type=seed_argument, default=[0, 1, 2], help="seeds (default: 0 1 2)")
     parser.add_argument(
         "--method-kwargs",
         type=_json_argument,
@@ -1186,16 +1713,29 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     parser.add_argument("--force", action="store_true", help="rerun finished jobs too")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    return run_benchmark(
-        **job_arguments(args),
-        methods=args.methods,
-        seeds=args.seeds,
-        method_kwargs=args.method_kwargs,
-        output_dir=args.output_dir,
-        force=args.force,
-        command=shlex.join(["python", "-m", "sb3_gtr.benchmarks.continual", *argv]),
-    )
+    reject_repeats(parser, "--seeds", args.seeds, "each seed is one job per method, a repeat would run it twice")
+    reject_repeats(parser, "--methods", args.methods, "each method is one job per seed, a repeat would run it twice")
+    output_dir = args.output_dir if args.output_dir is not None else default_output_dir(args.suite)
+    try:
+        return run_benchmark(
+            **job_arguments(args),
+            methods=args.methods,
+            seeds=args.seeds,
+            method_kwargs=args.method_kwargs,
+            output_dir=output_dir,
+            force=args.force,
+            command=shlex.join(["python", "-m", "sb3_gtr.benchmarks.continual", *argv]),
+        )
+    except BadArgument as error:
+        parser.error(str(error))
+    except KeyboardInterrupt as error:  # Ctrl-C anywhere, or Interrupted (SIGINT / SIGTERM) while jobs run
+        print(interrupted_message(output_dir), file=sys.stderr, flush=True)
+        sys.exit(getattr(error, "exit_code", 130))
+    except NothingToAggregate as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
-    sys.exit(1 if main()["failed"] else 0)
+    report = main()
+    sys.exit(1 if report["failed"] or report["busy"] else 0)

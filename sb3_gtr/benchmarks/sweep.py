@@ -31,7 +31,6 @@ Usage::
 import argparse
 import csv
 import datetime
-import inspect
 import json
 import math
 import pathlib
@@ -42,18 +41,32 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from sb3_gtr.benchmarks._workers import lock_holder
 from sb3_gtr.benchmarks.continual import (
+    LOCK_FILE,
+    NUM_THREADS,
+    BadArgument,
     _check_resume,
     _describe,
+    _error_text,
+    _is_int,
     _run_jobs,
     add_job_arguments,
+    check_seeds,
     gtr_defaults,
+    interrupted_message,
     job_arguments,
+    job_config_json,
     job_settings,
     load_job,
+    non_negative_int,
+    positive_int,
+    reject_repeats,
     resolve_methods,
     run_metrics,
+    seed_argument,
     shared_references,
+    validate_jobs,
 )
 from sb3_gtr.envs.suites import SUITES
 
@@ -69,6 +82,15 @@ CLIP_RANGES = (0.1, 0.2, 0.3, 0.4)
 SEARCHED = ("sigma", "clip_surrogate", "clip_range", "anchor_window")
 #: Method of the baseline every trial is normalised by.
 BASELINE = "ppo"
+#: Key of the study's user attributes holding what its trials were run with (settings, seeds, objective): resuming a
+#: study with other ones would rank trials that measured different things.
+STUDY_ATTRIBUTE = "sb3_gtr_sweep"
+#: Largest seed of the Optuna sampler (NumPy's bound).
+MAX_SAMPLER_SEED = 2**32 - 1
+
+
+class SweepError(RuntimeError):
+    """The sweep cannot go on: jobs failed, or another process is running one of them."""
 
 
 def sample_sweep_params(trial: Any, n_epochs: int) -> dict[str, Any]:
@@ -281,6 +303,100 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def default_storage(output_dir: Union[str, pathlib.Path]) -> str:
+    """
+    :param output_dir: The sweep's output folder
+    :return: The storage of the sweep's study when none is given: an SQLite file in the output folder
+    """
+    return f"sqlite:///{pathlib.Path(output_dir) / 'study.db'}"
+
+
+def open_study(
+    storage: Optional[str],
+    study_name: str,
+    sampler: Any,
+    output_dir: Union[str, pathlib.Path],
+    attributes: Mapping[str, Any],
+) -> Any:
+    """
+    Open the sweep's Optuna study (created if new) and check that it can hold this sweep's trials: a storage that
+    opens, a study that maximises one objective, and trials run with the same settings, seeds and objective (recorded
+    in the study's user attribute :data:`STUDY_ATTRIBUTE` when it is created).
+
+    :param storage: Optuna storage URL (``None``: :func:`default_storage`, created in ``output_dir``)
+    :param study_name: Study name
+    :param sampler: The Optuna sampler
+    :param output_dir: The sweep's output folder
+    :param attributes: What the trials are run with (JSON values): ``settings``, ``seeds`` and ``objective``
+    :return: The study
+    :raises ~sb3_gtr.benchmarks.continual.BadArgument: If the storage does not open, or the study is of another kind
+        or was run with other settings
+    """
+    import optuna
+
+    if storage is None:
+        pathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)
+        storage = default_storage(output_dir)
+    try:
+        # Connects now (and creates the tables of a new database): a bad URL fails here, not after the baseline.
+        storage_object = optuna.storages.get_storage(storage)
+    except Exception as error:
+        raise BadArgument(
+            f"--storage {storage!r}: cannot open it: {_error_text(error)} (give a database URL that SQLAlchemy opens, "
+            "e.g. sqlite:///path/to/study.db)"
+        ) from error
+    try:
+        study = optuna.create_study(
+            study_name=study_name, storage=storage_object, direction="maximize", sampler=sampler, load_if_exists=True
+        )
+    except Exception as error:
+        raise BadArgument(f"--study-name {study_name!r} in {storage}: {_error_text(error)}") from error
+    where = f"--study-name {study_name!r} in --storage {storage}"
+    if study.directions != [optuna.study.StudyDirection.MAXIMIZE]:
+        raise BadArgument(f"{where} is a study of another kind (directions {study.directions}): use another --study-name")
+    expected = json.loads(json.dumps(dict(attributes), default=_describe))
+    stored = study.user_attrs.get(STUDY_ATTRIBUTE)
+    if stored is None:
+        complete = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
+        foreign = [trial.number for trial in complete if "kwargs" not in trial.user_attrs]
+        if foreign:
+            raise BadArgument(
+                f"{where} holds trials that are not of this sweep (trial {foreign[0]} records no GTR kwargs): use another "
+                "--study-name"
+            )
+        study.set_user_attr(STUDY_ATTRIBUTE, expected)
+    elif stored != expected:
+        differing = sorted(key for key in set(stored) | set(expected) if stored.get(key) != expected.get(key))
+        if "settings" in differing:
+            old, new = stored.get("settings", {}), expected["settings"]
+            differing.remove("settings")
+            differing += sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+        raise BadArgument(
+            f"{where} was run with other settings (differing: {', '.join(differing)}): its trials would not compare "
+            "with new ones; resume it with its own command, or use another --study-name or --output-dir"
+        )
+    return study
+
+
+def _folder_of(trial: Any) -> str:
+    """The name of a trial's folder (and row): ``trial_<number>``, or the folder of the interrupted trial it retries."""
+    return trial.user_attrs.get("folder", f"trial_{trial.number}")
+
+
+def interrupted_trials(study: Any) -> list[Any]:
+    """
+    :param study: The sweep's study
+    :return: The interrupted trials not retried yet (the last trial of each folder, when it was interrupted): the next
+        call of :func:`run_sweep` runs each again, with its parameters, in its folder (its finished seeds are kept)
+    """
+    import optuna
+
+    last = {_folder_of(trial): trial for trial in study.get_trials(deepcopy=False)}  # in trial order: the last wins
+    return [
+        trial for trial in last.values() if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("interrupted")
+    ]
+
+
 def run_sweep(
     suite: str,
     seeds: Sequence[int] = (100, 101),
@@ -299,6 +415,7 @@ def run_sweep(
     n_eval_episodes: int = 2,
     device: str = "cpu",
     jobs: int = 1,
+    num_threads: int = NUM_THREADS,
     n_startup_trials: int = 5,
     sampler_seed: int = 0,
     storage: Optional[str] = None,
@@ -324,10 +441,11 @@ def run_sweep(
     :param n_envs: Parallel environments per job
     :param normalize: Wrap the training env in ``VecNormalize`` (``None``: as the suite recommends)
     :param normalize_kwargs: Keyword arguments of ``VecNormalize`` (``None``: the suite's)
-    :param eval_freq: Evaluate every ``eval_freq`` steps (``None``: 10 times per phase)
+    :param eval_freq: Evaluate every ``eval_freq`` steps (``None``: 10 times per phase, at most once per rollout)
     :param n_eval_episodes: Evaluation episodes per task
     :param device: Torch device of every job
     :param jobs: Jobs (seeds of a trial) run at the same time, each in its own process
+    :param num_threads: Torch threads of each job (see :data:`~sb3_gtr.benchmarks.continual.NUM_THREADS` for why one)
     :param n_startup_trials: Random trials after the defaults' trial, before TPE
     :param sampler_seed: Seed of the Optuna sampler
     :param storage: Optuna storage URL (``None``: ``sqlite:///<output-dir>/study.db``)
@@ -337,43 +455,72 @@ def run_sweep(
     :param verbose: Show the progress and log lines
     :return: The report: ``settings``, ``objective``, ``rows`` (finished trials, best first), ``baseline``,
         ``best``, ``normalization`` and ``files``
+    :raises ~sb3_gtr.benchmarks.continual.BadArgument: Before anything trains (the study included), for a setting no
+        job could run with, or a storage or study that cannot be used
+    :raises ~sb3_gtr.benchmarks._workers.Interrupted: On ``SIGINT`` or ``SIGTERM`` while jobs run, once every worker is
+        stopped; the trial is marked interrupted and run again, in the same folder, by the next call
+    :raises SweepError: If jobs fail, or another process is running one of them
     """
     import optuna
 
     if suite not in SUITES:
-        raise ValueError(f"Unknown suite {suite!r}, available suites: {', '.join(sorted(SUITES))}")
+        raise BadArgument(f"Unknown suite {suite!r} (--suite), available suites: {', '.join(sorted(SUITES))}")
     if objective not in OBJECTIVES:
-        raise ValueError(f"Unknown objective {objective!r}: use one of {', '.join(OBJECTIVES)}")
-    if n_trials < 1 or jobs < 1 or not seeds or n_startup_trials < 0:
-        raise ValueError(
-            f"`n_trials` and `jobs` must be >= 1, `seeds` non-empty and `n_startup_trials` >= 0, got {n_trials}, {jobs}, "
-            f"{list(seeds)} and {n_startup_trials}"
-        )
+        raise BadArgument(f"Unknown objective {objective!r} (--objective): use one of {', '.join(OBJECTIVES)}")
+    for flag, value, minimum in (
+        ("--n-trials", n_trials, 1),
+        ("--jobs", jobs, 1),
+        ("--n-startup-trials", n_startup_trials, 0),
+    ):
+        if not _is_int(value) or value < minimum:
+            raise BadArgument(f"{flag} must be an integer >= {minimum}, got {value!r}")
+    if not _is_int(sampler_seed) or not 0 <= sampler_seed <= MAX_SAMPLER_SEED:
+        raise BadArgument(f"--sampler-seed must be an integer in [0, {MAX_SAMPLER_SEED}], got {sampler_seed!r}")
+    seeds = check_seeds(seeds)
+    if algo_kwargs is not None and not isinstance(algo_kwargs, Mapping):
+        raise BadArgument(f"--algo-kwargs must be a JSON object (a dict of keyword arguments), got {algo_kwargs!r}")
     searched_kwargs = ("sigma", "penalty_coef", "clip_surrogate", "clip_range", "anchor_window", "penalty")
     clash = sorted(set(algo_kwargs or {}) & set(searched_kwargs))
     if clash:
-        raise ValueError(f"--algo-kwargs cannot set {clash}: the sweep sets them")
+        raise BadArgument(f"--algo-kwargs cannot set {clash}: the sweep sets them")
     sequence, settings = job_settings(
         suite,
-        scale,
-        n_cycles,
-        suite_kwargs,
-        algo_kwargs,
-        policy,
-        policy_kwargs,
-        n_envs,
-        normalize,
-        normalize_kwargs,
-        eval_freq,
-        n_eval_episodes,
-        device,
+        scale=scale,
+        n_cycles=n_cycles,
+        suite_kwargs=suite_kwargs,
+        algo_kwargs=algo_kwargs,
+        policy=policy,
+        policy_kwargs=policy_kwargs,
+        n_envs=n_envs,
+        normalize=normalize,
+        normalize_kwargs=normalize_kwargs,
+        eval_freq=eval_freq,
+        n_eval_episodes=n_eval_episodes,
+        device=device,
+        num_threads=num_threads,
     )
-    from sb3_gtr import GTRPPO
-
+    baseline_kwargs = resolve_methods([BASELINE])[BASELINE]
+    # The baseline and GTRPPO's defaults (trial 0) are built once here, so that a bad setting fails before any job.
+    checked = validate_jobs(sequence, settings, {BASELINE: baseline_kwargs, "trial_0": {}})
     # The anchor window is capped at n_epochs: the largest window tried
-    default_n_epochs = inspect.signature(GTRPPO.__init__).parameters["n_epochs"].default
-    n_epochs = int(settings["algo_kwargs"].get("n_epochs", default_n_epochs))
+    n_epochs = checked["n_epochs"]["trial_0"]
     output_dir = pathlib.Path(output_dir if output_dir is not None else pathlib.Path("results") / f"sweep-{suite}")
+    # The study is opened before anything trains: a bad --storage or --study-name must not cost the baseline's runs.
+    study_name = study_name or f"gtr-sweep-{suite}"
+    try:
+        sampler = optuna.samplers.TPESampler(n_startup_trials=n_startup_trials + 1, seed=sampler_seed)
+    except Exception as error:
+        raise BadArgument(
+            f"--sampler-seed {sampler_seed} / --n-startup-trials {n_startup_trials}: {_error_text(error)}"
+        ) from error
+    study = open_study(
+        storage,
+        study_name,
+        sampler,
+        output_dir,
+        {"settings": job_config_json(settings), "seeds": list(seeds), "objective": objective},
+    )
+    storage = storage or default_storage(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
 
     def log(message: str) -> None:
@@ -386,17 +533,25 @@ def run_sweep(
             directory = folder / f"seed_{seed}"
             config = {**settings, "method": method, "method_kwargs": kwargs, "seed": seed, "job_dir": str(directory)}
             directories.append(directory)
-            if not _check_resume(directory, config):
-                pending.append(config)
+            if _check_resume(directory, config):
+                continue
+            holder = lock_holder(directory)
+            if holder is not None:
+                raise SweepError(
+                    f"{directory} is being trained by another process (pid {holder} holds {directory / LOCK_FILE}): wait "
+                    "for it to finish, or give this sweep another --output-dir"
+                )
+            pending.append(config)
         outcome = _run_jobs(
             pending, min(jobs, max(1, len(pending))), sequence.total_timesteps, len(seeds) - len(pending), verbose
         )
         if outcome["failed"]:
-            raise RuntimeError(f"Jobs failed: {outcome['failed']} (see error.txt in {folder})")
+            raise SweepError(f"Jobs failed: {outcome['failed']} (see error.txt in {folder})")
+        if outcome["busy"]:
+            raise SweepError(f"Jobs {outcome['busy']} in {folder} were started by another process meanwhile: rerun later")
         return directories
 
     # The baseline: its evaluations fix the normalisation of every trial.
-    baseline_kwargs = resolve_methods([BASELINE])[BASELINE]
     baseline_dirs = run(BASELINE, baseline_kwargs, output_dir / BASELINE)
     tables = [load_job(directory)[0] for directory in baseline_dirs]
     references = shared_references(tables)
@@ -405,7 +560,9 @@ def run_sweep(
     def objective_fn(trial: optuna.Trial) -> float:
         raw = sample_sweep_params(trial, n_epochs)
         kwargs = sweep_kwargs(raw, n_epochs)
-        name = f"trial_{trial.number}"
+        # A retried interrupted trial reuses its folder, so that its seeds already done are kept.
+        name = trial.user_attrs.get("folder", f"trial_{trial.number}")
+        trial.set_user_attr("folder", name)
         log(f"{name}: {json.dumps(kwargs)}")
         per_seed = _metrics_of(run(name, kwargs, output_dir / name), references)
         trial.set_user_attr("kwargs", kwargs)
@@ -416,25 +573,28 @@ def run_sweep(
             raise RuntimeError(f"{name}: the objective {objective} is undefined for every seed")
         return value
 
-    storage = storage or f"sqlite:///{output_dir / 'study.db'}"
-    study_name = study_name or f"gtr-sweep-{suite}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(n_startup_trials=n_startup_trials + 1, seed=sampler_seed)
-    study = optuna.create_study(
-        study_name=study_name, storage=storage, direction="maximize", sampler=sampler, load_if_exists=True
-    )
     if not study.trials:
         study.enqueue_trial(default_raw_params())
+    for retried in interrupted_trials(study):
+        study.enqueue_trial(retried.params, user_attrs={"folder": _folder_of(retried)})
     finished = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
     log(f"{len(finished)} trial(s) finished, {max(0, n_trials - len(finished))} to run, output in {output_dir}")
+    # Ask and tell rather than study.optimize: an interrupted trial is marked as such (and retried on resume) without
+    # Optuna logging a traceback of it.
     while len(finished) < n_trials:
-        study.optimize(objective_fn, n_trials=n_trials - len(finished))
+        trial = study.ask()
+        try:
+            value = objective_fn(trial)
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt):
+                trial.set_user_attr("interrupted", True)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            raise
+        study.tell(trial, value)
         finished = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
 
-    rows = [
-        _row(f"trial_{trial.number}", trial.user_attrs["kwargs"], trial.user_attrs["per_seed"], objective)
-        for trial in finished
-    ]
+    rows = [_row(_folder_of(trial), trial.user_attrs["kwargs"], trial.user_attrs["per_seed"], objective) for trial in finished]
     rows.sort(key=lambda row: -row["objective"] if not math.isnan(row["objective"]) else math.inf)
     baseline = _row(BASELINE, baseline_kwargs, baseline_per_seed, objective)
     best_trial = max(finished, key=lambda trial: trial.value)
@@ -452,7 +612,7 @@ def run_sweep(
         "baseline": baseline,
     }
     report["best"] = {
-        "trial": f"trial_{best_trial.number}",
+        "trial": _folder_of(best_trial),
         "value": best_trial.value,
         "kwargs": best_trial.user_attrs["kwargs"],
         "validation_command": _validation_command(report, best_trial.user_attrs["kwargs"]),
@@ -475,35 +635,54 @@ def run_sweep(
 
 def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     """
-    Command-line entry point.
+    Command-line entry point. A bad argument (storage and study included) exits with status 2 and a one-line
+    ``error: --flag ...`` before anything trains; Ctrl-C (or ``SIGTERM``) stops every job and exits with status 130
+    (143), printing one line; failed jobs exit with status 1.
 
     :param argv: The arguments (default: ``sys.argv[1:]``)
     :return: The report of :func:`run_sweep`
     """
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.strip().split("\n\n")[0].split()))
+    parser = argparse.ArgumentParser(
+        prog="python -m sb3_gtr.benchmarks.sweep", description=" ".join(__doc__.strip().split("\n\n")[0].split())
+    )
     add_job_arguments(parser, n_eval_episodes=2)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[100, 101], help="seeds of every trial (default: 100 101)")
-    parser.add_argument("--n-trials", type=int, default=14, help="finished trials wanted, the defaults' trial included")
+    parser.add_argument(
+        "--seeds", nargs="+", type=seed_argument, default=[100, 101], help="seeds of every trial (default: 100 101)"
+    )
+    parser.add_argument(
+        "--n-trials", type=positive_int, default=14, help="finished trials wanted, the defaults' trial included"
+    )
     parser.add_argument("--objective", default="auc_current_task", choices=list(OBJECTIVES), help="the metric maximised")
-    parser.add_argument("--n-startup-trials", type=int, default=5, help="random trials before TPE (default: 5)")
-    parser.add_argument("--sampler-seed", type=int, default=0, help="seed of the Optuna sampler")
+    parser.add_argument("--n-startup-trials", type=non_negative_int, default=5, help="random trials before TPE (default: 5)")
+    parser.add_argument("--sampler-seed", type=non_negative_int, default=0, help="seed of the Optuna sampler")
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: SQLite in the output folder)")
     parser.add_argument("--study-name", default=None, help="study name (default: gtr-sweep-<suite>)")
     parser.add_argument("--output-dir", default=None, help="output folder (default: results/sweep-<suite>)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    return run_sweep(
-        **job_arguments(args),
-        seeds=args.seeds,
-        n_trials=args.n_trials,
-        objective=args.objective,
-        n_startup_trials=args.n_startup_trials,
-        sampler_seed=args.sampler_seed,
-        storage=args.storage,
-        study_name=args.study_name,
-        output_dir=args.output_dir,
-        command=shlex.join(["python", "-m", "sb3_gtr.benchmarks.sweep", *argv]),
-    )
+    reject_repeats(parser, "--seeds", args.seeds, "each seed is one job per trial, a repeat would run it twice")
+    output_dir = args.output_dir if args.output_dir is not None else pathlib.Path("results") / f"sweep-{args.suite}"
+    try:
+        return run_sweep(
+            **job_arguments(args),
+            seeds=args.seeds,
+            n_trials=args.n_trials,
+            objective=args.objective,
+            n_startup_trials=args.n_startup_trials,
+            sampler_seed=args.sampler_seed,
+            storage=args.storage,
+            study_name=args.study_name,
+            output_dir=output_dir,
+            command=shlex.join(["python", "-m", "sb3_gtr.benchmarks.sweep", *argv]),
+        )
+    except BadArgument as error:
+        parser.error(str(error))
+    except KeyboardInterrupt as error:  # Ctrl-C anywhere, or Interrupted (SIGINT / SIGTERM) while jobs run
+        print(interrupted_message(output_dir), file=sys.stderr, flush=True)
+        sys.exit(getattr(error, "exit_code", 130))
+    except SweepError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,324 @@
+"""
+Benchmark jobs in fresh interpreters that the runner can stop, and job folders that one process at a time can use.
+
+A :class:`Worker` runs one function call in a new Python process started in its own session (its own process
+group): a Ctrl-C in the terminal reaches only the runner, which then stops every worker's whole group itself, so
+that no worker keeps training after the runner is gone and no worker prints a traceback of its own. A worker also
+exits by itself within a second when its runner dies without stopping it (``SIGKILL``).
+
+:class:`SignalGuard` turns ``SIGINT`` and ``SIGTERM`` into a flag that the runner's loop checks between polls, so
+that the signal never lands inside a library call (or a progress-display thread) as a stray exception.
+
+:func:`lock_job_dir` takes an exclusive ``flock`` on ``<job folder>/lock``, held by the process that trains into the
+folder: a second runner pointed at the same folder sees the lock and leaves the job alone.
+"""
+
+import contextlib
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import IO, Any, Optional
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover (Windows: no flock, folders are not locked)
+    fcntl = None
+
+#: Name of the lock file inside a job folder; it holds the pid of the process holding the lock.
+LOCK_FILE = "lock"
+#: Exit status of a worker whose job folder is locked by another process (``EX_TEMPFAIL``: try again later).
+EXIT_LOCKED = 75
+#: Exit status of a worker that found its runner gone.
+EXIT_ORPHANED = 70
+#: Seconds a stopped worker's group gets to exit after ``SIGTERM`` before ``SIGKILL``.
+STOP_TIMEOUT = 5.0
+#: Seconds between two checks of a worker that its runner is still alive.
+PARENT_POLL_INTERVAL = 1.0
+
+
+class Interrupted(KeyboardInterrupt):
+    """
+    The runner received ``SIGINT`` or ``SIGTERM`` and stopped its workers; finished jobs are kept.
+
+    :param signum: The signal received
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process ended by a signal: ``128 + signum`` (130 for Ctrl-C)."""
+        return 128 + self.signum
+
+
+class JobLocked(RuntimeError):
+    """Another process holds the lock of a job folder: it is running that job."""
+
+    exit_code = EXIT_LOCKED
+
+
+class WorkerError(RuntimeError):
+    """
+    The function run by a worker raised, or the worker died.
+
+    :param message: ``Type: message`` of the error
+    :param details: The worker's traceback, or the end of its output
+    """
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class SignalGuard:
+    """
+    While active (a ``with`` block in the main thread), ``SIGINT`` and ``SIGTERM`` only record the signal:
+    :meth:`check` raises :class:`Interrupted` where the caller chooses. In another thread it does nothing (signals
+    reach only the main thread).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+        self.count = 0
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum if self.signum is None else self.signum
+        self.count += 1
+
+    def __enter__(self) -> "SignalGuard":
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def check(self) -> None:
+        """:raises Interrupted: If a signal was received"""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, returning early (within 50 ms) when a signal arrives; then raise :class:`Interrupted`."""
+        deadline = time.monotonic() + seconds
+        while self.signum is None and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        self.check()
+
+
+# What a worker runs; the payload (the call) comes in a file, not on the command line.
+_CHILD_CODE = "import sys; from sb3_gtr.benchmarks._workers import _child_main; _child_main(sys.argv[1])"
+
+
+class Worker:
+    """
+    ``function(*args, **kwargs)`` in a fresh interpreter, in its own process group, its output in a temporary
+    file; poll it with :meth:`poll`, get the return value with :meth:`result`, stop it with :meth:`stop`.
+
+    :param function: A module-level function (pickled by reference)
+    :param args: Its positional arguments (pickled)
+    :param kwargs: Its keyword arguments (pickled)
+    """
+
+    def __init__(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._folder = tempfile.mkdtemp(prefix="sb3_gtr_worker_")
+        payload = os.path.join(self._folder, "payload.pkl")
+        with open(payload, "wb") as file:
+            pickle.dump({"call": (function, args, kwargs), "parent": os.getpid()}, file)
+        # Open as long as the worker lives (its output, read on failure): closed by `close`.
+        self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        # The runner's import path, as multiprocessing's spawn passes it: the worker finds what the runner found.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_CODE, payload],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            # Its own process group: a Ctrl-C in the terminal reaches the runner only, which stops the group itself.
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id (also its process group id)."""
+        return self.process.pid
+
+    def poll(self) -> Optional[int]:
+        """:return: The worker's exit status, ``None`` while it runs"""
+        return self.process.poll()
+
+    def output(self, limit: int = 4000) -> str:
+        """:return: The end of what the worker printed (nothing once closed)"""
+        if self._log.closed:
+            return ""
+        self._log.seek(0, os.SEEK_END)
+        size = self._log.tell()
+        self._log.seek(max(0, size - limit))
+        return self._log.read().decode(errors="replace")
+
+    def result(self) -> Any:
+        """
+        :return: The function's return value, once the worker has exited
+        :raises JobLocked: If the function raised :class:`JobLocked`
+        :raises WorkerError: If it raised anything else, or the worker died without a result
+        """
+        code = self.process.wait()
+        try:
+            with open(os.path.join(self._folder, "result.pkl"), "rb") as file:
+                outcome = pickle.load(file)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            outcome = None
+        output = self.output() if outcome is None else ""
+        self.close()
+        if outcome is not None and outcome["ok"]:
+            return outcome["value"]
+        if outcome is not None:
+            if outcome["locked"]:
+                raise JobLocked(outcome["message"])
+            raise WorkerError(f"{outcome['type']}: {outcome['message']}", outcome["traceback"])
+        how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+        raise WorkerError(f"the worker (pid {self.pid}) {how} without a result", output)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Send ``SIGTERM`` to the worker's process group, then ``SIGKILL`` to what is left after ``timeout``."""
+        for signum, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
+            if self.process.poll() is not None:
+                break
+            try:
+                os.killpg(self.process.pid, signum)
+            except (ProcessLookupError, PermissionError):
+                break
+            try:
+                self.process.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        self.close()
+
+    def close(self) -> None:
+        """Remove the worker's temporary files (it must have exited)."""
+        shutil.rmtree(self._folder, ignore_errors=True)
+        self._log.close()
+
+
+def stop_all(workers: "list[Worker]", timeout: float = STOP_TIMEOUT) -> None:
+    """
+    Stop workers together: ``SIGTERM`` to every group, then ``SIGKILL`` to those still running after ``timeout``.
+
+    :param workers: The workers
+    :param timeout: Seconds they get to exit
+    """
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        running = [worker for worker in workers if worker.poll() is None]
+        for worker in running:
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+                os.killpg(worker.pid, signum)
+        deadline = time.monotonic() + timeout
+        while any(worker.poll() is None for worker in running) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    for worker in workers:
+        worker.close()
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit the worker as soon as its runner is gone (it was killed without stopping it): nobody waits for it."""
+    while True:
+        time.sleep(PARENT_POLL_INTERVAL)
+        if os.getppid() != parent:
+            os._exit(EXIT_ORPHANED)
+
+
+def _child_main(payload_path: str) -> None:
+    """The worker's side of :class:`Worker`: run the call, write its outcome next to the payload, exit."""
+    with open(payload_path, "rb") as file:
+        payload = pickle.load(file)
+    threading.Thread(target=_watch_parent, args=(payload["parent"],), daemon=True).start()
+    function, args, kwargs = payload["call"]
+    try:
+        outcome = {"ok": True, "value": function(*args, **kwargs)}
+        code = 0
+    except BaseException as error:  # the runner reports it: whatever it is, it goes back
+        outcome = {
+            "ok": False,
+            "locked": isinstance(error, JobLocked),
+            "type": type(error).__name__,
+            "message": str(error),
+            "traceback": traceback.format_exc(),
+        }
+        code = getattr(error, "exit_code", 1)
+    result_path = os.path.join(os.path.dirname(payload_path), "result.pkl")
+    with open(result_path + ".tmp", "wb") as file:
+        pickle.dump(outcome, file)
+    os.replace(result_path + ".tmp", result_path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+# --------------------------------------------------------------------------------------------------
+# Job folder locks
+# --------------------------------------------------------------------------------------------------
+
+
+def lock_job_dir(directory: "os.PathLike[str] | str") -> Optional[IO[str]]:
+    """
+    Take the exclusive lock of a job folder (created if missing), without waiting. The lock lasts until the
+    returned file is closed or the process ends, however it ends.
+
+    :param directory: The job folder
+    :return: The open lock file (keep it open while using the folder); ``None`` where ``flock`` does not exist
+    :raises JobLocked: If another process holds the lock
+    """
+    if fcntl is None:  # pragma: no cover
+        return None
+    os.makedirs(directory, exist_ok=True)
+    # Kept open by the caller: the lock lives as long as the open file.
+    handle = open(os.path.join(directory, LOCK_FILE), "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise JobLocked(
+            f"{directory} is locked by process {holder}: another runner is training this job into it; wait for it to "
+            "finish (or stop it), then rerun"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def lock_holder(directory: "os.PathLike[str] | str") -> Optional[str]:
+    """
+    :param directory: A job folder
+    :return: The pid (as written in the lock file) of the process holding the folder's lock, ``None`` if nobody holds it
+    """
+    path = os.path.join(directory, LOCK_FILE)
+    if fcntl is None or not os.path.isfile(path):
+        return None
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "unknown"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
