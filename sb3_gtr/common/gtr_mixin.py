@@ -25,6 +25,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 
 from sb3_gtr.common.buffers import AnchorLogProbsMixin
+from sb3_gtr.common.checks import check_bool, check_finite_float, is_int
 from sb3_gtr.common.penalties import PENALTY_NAMES
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED, anchor_epochs, gtr_policy_loss, masked_mean
 
@@ -47,10 +48,6 @@ class NonFiniteEnvironmentError(ValueError):
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def as_float_or_schedule(name: str, value: Union[float, Schedule]) -> Union[float, Schedule]:
@@ -138,9 +135,8 @@ def check_gtr_arguments(
             )
     else:
         _check_positive_schedule("penalty_coef", penalty_coef, allow_zero=True)
-    for name, flag in (("mixture_anchor", mixture_anchor), ("clip_surrogate", clip_surrogate)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise ValueError(f"`{name}` must be True or False, got {flag!r}.")
+    check_bool("mixture_anchor", mixture_anchor)
+    check_bool("clip_surrogate", clip_surrogate)
     if anchor_window is not None and (
         isinstance(anchor_window, bool) or not isinstance(anchor_window, (int, np.integer)) or anchor_window < 1
     ):
@@ -196,22 +192,19 @@ def check_ppo_arguments(
     start = learning_rate(1.0) if callable(learning_rate) else learning_rate
     if start == 0:
         raise ValueError(f"`learning_rate` must be strictly positive at the start of training, got {start!r}.")
-    if not _is_integer(n_steps) or n_steps < 1:
+    if not is_int(n_steps) or n_steps < 1:
         raise ValueError(f"`n_steps` must be an integer >= 1 (steps per environment and rollout), got {n_steps!r}.")
     min_batch_size = 2 if normalize_advantage else 1
-    if not (batch_size is None and allow_full_batch) and (not _is_integer(batch_size) or batch_size < min_batch_size):
+    if not (batch_size is None and allow_full_batch) and (not is_int(batch_size) or batch_size < min_batch_size):
         reason = " (advantages are normalised per minibatch, see normalize_advantage)" if normalize_advantage else ""
         full = " or None (the whole rollout)" if allow_full_batch else ""
         raise ValueError(f"`batch_size` must be an integer >= {min_batch_size}{reason}{full}, got {batch_size!r}.")
-    for name, value in (("gamma", gamma), ("gae_lambda", gae_lambda)):
-        if not _is_number(value) or not 0 <= value <= 1:
-            raise ValueError(f"`{name}` must be a float in [0, 1], got {value!r}.")
+    check_finite_float("gamma", gamma, 0.0, 1.0)
+    check_finite_float("gae_lambda", gae_lambda, 0.0, 1.0)
     if clip_range_vf is not None:
         _check_positive_schedule("clip_range_vf", clip_range_vf)
-    if not isinstance(normalize_advantage, (bool, np.bool_)):
-        raise ValueError(f"`normalize_advantage` must be True or False, got {normalize_advantage!r}.")
-    if not _is_number(ent_coef) or not np.isfinite(ent_coef):
-        raise ValueError(f"`ent_coef` must be a finite float, got {ent_coef!r}.")
+    check_bool("normalize_advantage", normalize_advantage)
+    check_finite_float("ent_coef", ent_coef)
     check_value("vf_coef", vf_coef, allow_zero=True)
     if not _is_number(max_grad_norm) or np.isnan(max_grad_norm) or max_grad_norm <= 0:
         raise ValueError(f"`max_grad_norm` must be strictly positive (float('inf'): no clipping), got {max_grad_norm!r}.")
