@@ -14,6 +14,7 @@ folder: a second runner pointed at the same folder sees the lock and leaves the 
 """
 
 import contextlib
+import importlib
 import os
 import pickle
 import shutil
@@ -140,7 +141,7 @@ class Worker:
         self._folder = tempfile.mkdtemp(prefix="sb3_gtr_worker_")
         payload = os.path.join(self._folder, "payload.pkl")
         with open(payload, "wb") as file:
-            pickle.dump({"call": (function, args, kwargs), "parent": os.getpid()}, file)
+            pickle.dump({"function": _reference(function), "args": args, "kwargs": kwargs, "parent": os.getpid()}, file)
         # Open as long as the worker lives (its output, read on failure): closed by `close`.
         self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         # The runner's import path, as multiprocessing's spawn passes it: the worker finds what the runner found.
@@ -236,6 +237,43 @@ def stop_all(workers: "list[Worker]", timeout: float = STOP_TIMEOUT) -> None:
         worker.close()
 
 
+def run_in_worker(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """
+    ``function(*args, **kwargs)`` in a fresh interpreter (a :class:`Worker`), waiting for its result; on ``SIGINT`` or
+    ``SIGTERM`` the worker is stopped and :class:`Interrupted` raised.
+
+    :param function: A module-level function
+    :param args: Its positional arguments
+    :param kwargs: Its keyword arguments
+    :return: Its return value
+    :raises WorkerError: If it raised, or the worker died
+    """
+    with SignalGuard() as guard:
+        worker = Worker(function, *args, **kwargs)
+        try:
+            while worker.poll() is None:
+                guard.sleep(0.2)
+        except BaseException:
+            stop_all([worker])
+            raise
+        return worker.result()
+
+
+def _reference(function: Callable[..., Any]) -> tuple[str, str]:
+    """
+    The module and qualified name by which a worker imports a function. A function of a module run as a script
+    (``python -m sb3_gtr.benchmarks.continual``) lives in ``__main__``, which the worker's interpreter does not have:
+    it is named by the module's import name instead.
+    """
+    module = function.__module__
+    if module == "__main__":
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        if spec is None or not spec.name:
+            raise ValueError(f"A worker runs functions of importable modules, not {function.__qualname__} of a script")
+        module = spec.name
+    return module, function.__qualname__
+
+
 def _watch_parent(parent: int) -> None:
     """Exit the worker as soon as its runner is gone (it was killed without stopping it): nobody waits for it."""
     while True:
@@ -249,7 +287,11 @@ def _child_main(payload_path: str) -> None:
     with open(payload_path, "rb") as file:
         payload = pickle.load(file)
     threading.Thread(target=_watch_parent, args=(payload["parent"],), daemon=True).start()
-    function, args, kwargs = payload["call"]
+    module, qualname = payload["function"]
+    function: Any = importlib.import_module(module)
+    for name in qualname.split("."):
+        function = getattr(function, name)
+    args, kwargs = payload["args"], payload["kwargs"]
     try:
         outcome = {"ok": True, "value": function(*args, **kwargs)}
         code = 0

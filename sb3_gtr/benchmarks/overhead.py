@@ -2,8 +2,8 @@
 Wall-time overhead of ``GTRPPO`` over Stable-Baselines3's ``PPO``.
 
 Every method is trained on the same configuration (default ``MlpPolicy`` and hyperparameters,
-same seed, CPU, one torch thread), each run in a fresh ``spawn`` subprocess so that no run
-inherits another's warm caches, and the methods are run in alternation
+same seed, CPU, one torch thread unless ``--num-threads`` says otherwise), each run in a fresh
+interpreter so that no run inherits another's warm caches, and the methods are run in alternation
 (PPO, GTRPPO, GTRPPO without mixture, PPO, ...) so that slow drifts of a shared machine hit them
 alike. Per run it records the wall time of ``learn()``, the time spent inside ``model.train()``
 and, for GTRPPO, inside ``_store_snapshot``; it then writes the raw numbers to ``<output>.json``
@@ -18,7 +18,6 @@ Usage::
 import argparse
 import datetime
 import json
-import multiprocessing
 import os
 import pathlib
 import platform
@@ -26,8 +25,21 @@ import shlex
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
+
+from sb3_gtr.benchmarks._workers import WorkerError, run_in_worker
+from sb3_gtr.benchmarks.continual import (
+    MAX_SEED,
+    NUM_THREADS_HELP,
+    BadArgument,
+    _check_count,
+    _error_text,
+    _is_int,
+    positive_int,
+    seed_argument,
+)
 
 #: The methods timed, in the order of the rotation: key -> (label, algorithm, extra keyword arguments).
 METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -40,7 +52,9 @@ BASELINE = "ppo"
 #: The method the target applies to, and the target itself (issue: "at most 1.10x PPO's total wall time").
 TARGET_METHOD = "gtr"
 TARGET_RATIO = 1.10
-#: Torch intra-op threads in each run, for stable timings.
+#: Torch intra-op threads in each run (``--num-threads``), for stable timings: small networks train fastest on one CPU
+#: thread, and more threads than free cores make a run several times slower (see
+#: :data:`sb3_gtr.benchmarks.continual.NUM_THREADS`).
 NUM_THREADS = 1
 
 
@@ -68,7 +82,7 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
     Train one model and time it; meant to run in a fresh subprocess.
 
     :param config: ``method`` (a key of :data:`METHODS`), ``env``, ``timesteps``, ``seed``,
-        ``n_steps`` and ``batch_size``
+        ``n_steps``, ``batch_size`` and optionally ``num_threads`` (default :data:`NUM_THREADS`)
     :return: The timings in seconds: ``total_s`` (``learn()``), ``train_s`` (inside ``train()``),
         ``snapshot_s`` (inside ``_store_snapshot``, ``None`` for PPO), ``rollout_s`` (the rest),
         the CPU times ``cpu_s`` (process, during ``learn()``), ``train_cpu_s`` and ``snapshot_cpu_s``
@@ -79,7 +93,7 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
 
     from sb3_gtr import GTRPPO
 
-    th.set_num_threads(NUM_THREADS)
+    th.set_num_threads(int(config.get("num_threads", NUM_THREADS)))
     _, algorithm, extra_kwargs = METHODS[config["method"]]
     algorithm_class = {"PPO": PPO, "GTRPPO": GTRPPO}[algorithm]
     model = algorithm_class(
@@ -120,10 +134,11 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_in_subprocess(config: dict[str, Any]) -> dict[str, Any]:
-    """Run :func:`run_single` in a fresh ``spawn`` process (a new interpreter) and return its result."""
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(processes=1, maxtasksperchild=1) as pool:
-        return pool.apply(run_single, (config,))
+    """
+    Run :func:`run_single` in a fresh interpreter and return its result; on Ctrl-C or ``SIGTERM`` the run is stopped
+    with this process (:func:`~sb3_gtr.benchmarks._workers.run_in_worker`).
+    """
+    return run_in_worker(run_single, config)
 
 
 def machine_info() -> dict[str, Any]:
@@ -244,7 +259,7 @@ def _description(report: dict[str, Any], code: str) -> list[str]:
         f"{code}learn(){code} of each method on {code}{config['env']}{code} for {config['timesteps']} timesteps "
         f"(default {code}MlpPolicy{code} and hyperparameters, n_steps={config['n_steps']}, "
         f"batch_size={config['batch_size']}, n_epochs=10, seed {config['seed']}), device cpu, "
-        f"{code}torch.set_num_threads({NUM_THREADS}){code} in each run, "
+        f"{code}torch.set_num_threads({config.get('torch_threads', NUM_THREADS)}){code} in each run, "
         f"{config['repeats']} run(s) per method, each in a fresh subprocess, the methods alternating "
         f"({', '.join(METHODS[method][0] for method in METHODS)}, ...).",
         "",
@@ -316,6 +331,40 @@ def to_rst(report: dict[str, Any]) -> str:
     return "\n".join([*_description(report, "``"), "", *table]) + "\n"
 
 
+def check_arguments(
+    env_id: str, timesteps: int, repeats: int, seed: int, n_steps: int, batch_size: int, num_threads: int
+) -> None:
+    """
+    Check the arguments of :func:`run_benchmark` before the first run, building the environment once, and warn when
+    ``timesteps`` is below one rollout (``learn()`` collects a whole rollout of ``n_steps`` anyway, so the timings
+    would not cover ``timesteps`` steps).
+
+    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use, naming its flag
+    """
+    import gymnasium
+
+    _check_count("--timesteps", timesteps)
+    _check_count("--repeats", repeats)
+    _check_count("--num-threads", num_threads)
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise BadArgument(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+    # PPO normalises advantages per minibatch: a buffer or minibatch of one sample has no spread to normalise by.
+    for flag, value in (("--n-steps", n_steps), ("--batch-size", batch_size)):
+        if not _is_int(value) or value < 2:
+            raise BadArgument(f"{flag} must be an integer >= 2 (advantages are normalised per minibatch), got {value!r}")
+    try:
+        gymnasium.make(env_id).close()
+    except Exception as error:
+        raise BadArgument(f"--env {env_id!r}: cannot make it: {_error_text(error)}") from error
+    if timesteps < n_steps:
+        warnings.warn(
+            f"--timesteps {timesteps} is less than one rollout (n_steps = {n_steps}): learn() still collects and trains "
+            f"on {n_steps} steps, so every run times {n_steps} steps",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def run_benchmark(
     env_id: str = "HalfCheetah-v5",
     timesteps: int = 20480,
@@ -326,9 +375,11 @@ def run_benchmark(
     output: Optional[str] = "docs/benchmarks/overhead",
     command: Optional[str] = None,
     verbose: bool = True,
+    num_threads: int = NUM_THREADS,
 ) -> dict[str, Any]:
     """
-    Time every method of :data:`METHODS` ``repeats`` times, in alternation, each run in a fresh subprocess.
+    Time every method of :data:`METHODS` ``repeats`` times, in alternation, each run in a fresh subprocess. Every
+    argument is checked, and the environment built once, before the first run.
 
     :param env_id: Gymnasium environment id
     :param timesteps: ``total_timesteps`` of each ``learn()``
@@ -339,10 +390,11 @@ def run_benchmark(
     :param output: Path prefix of the ``.json``, ``.md`` and ``.rst`` files, ``None`` to write nothing
     :param command: The command line to record (default: the current one)
     :param verbose: Print each run's timings as it finishes
+    :param num_threads: Torch threads of each run
     :return: The report: ``date``, ``command``, ``machine``, ``config``, ``runs`` and ``summary``
+    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use, naming its flag
     """
-    if repeats < 1 or timesteps < 1:
-        raise ValueError(f"`repeats` and `timesteps` must be >= 1, got {repeats} and {timesteps}.")
+    check_arguments(env_id, timesteps, repeats, seed, n_steps, batch_size, num_threads)
     config = {
         "env": env_id,
         "timesteps": timesteps,
@@ -351,7 +403,7 @@ def run_benchmark(
         "n_steps": n_steps,
         "batch_size": batch_size,
         "device": "cpu",
-        "torch_threads": NUM_THREADS,
+        "torch_threads": num_threads,
         "order": list(METHODS),
     }
     if command is None:
@@ -367,7 +419,7 @@ def run_benchmark(
     for repeat in range(repeats):
         for method in METHODS:
             run_config = {key: config[key] for key in ("env", "timesteps", "seed", "n_steps", "batch_size")}
-            result = _run_in_subprocess({**run_config, "method": method})
+            result = _run_in_subprocess({**run_config, "method": method, "num_threads": num_threads})
             result.update(repeat=repeat, position=len(report["runs"]), load_average=_load_average())
             report["runs"].append(result)
             if verbose:
@@ -419,13 +471,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     :param argv: The arguments (default: ``sys.argv[1:]``)
     :return: The report of :func:`run_benchmark`
     """
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sb3_gtr.benchmarks.overhead", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--env", default="HalfCheetah-v5", help="Gymnasium environment id")
-    parser.add_argument("--timesteps", type=int, default=20480, help="total_timesteps of each learn()")
-    parser.add_argument("--repeats", type=int, default=3, help="number of runs per method")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every run")
-    parser.add_argument("--n-steps", type=int, default=2048, help="rollout length (SB3 default 2048)")
-    parser.add_argument("--batch-size", type=int, default=64, help="minibatch size (SB3 default 64)")
+    parser.add_argument("--timesteps", type=positive_int, default=20480, help="total_timesteps of each learn()")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="number of runs per method")
+    parser.add_argument("--seed", type=seed_argument, default=0, help="seed of every run")
+    parser.add_argument("--n-steps", type=positive_int, default=2048, help="rollout length (SB3 default 2048)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="minibatch size (SB3 default 64)")
+    parser.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help=NUM_THREADS_HELP)
     parser.add_argument(
         "--output", default=None, help="path prefix of the .json/.md/.rst files (default: docs/benchmarks/overhead)"
     )
@@ -436,22 +489,35 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.render is not None:
-        report = render(args.render, args.output)
+        try:
+            report = render(args.render, args.output)
+        except (OSError, ValueError, KeyError) as error:
+            parser.error(f"--render {args.render}: cannot read a saved report from it: {_error_text(error)}")
         if not args.quiet:
             print(to_markdown(report), end="")
         return report
     command = shlex.join(["python", "-m", "sb3_gtr.benchmarks.overhead", *argv])
-    report = run_benchmark(
-        env_id=args.env,
-        timesteps=args.timesteps,
-        repeats=args.repeats,
-        seed=args.seed,
-        n_steps=args.n_steps,
-        batch_size=args.batch_size,
-        output="docs/benchmarks/overhead" if args.output is None else args.output,
-        command=command,
-        verbose=not args.quiet,
-    )
+    try:
+        report = run_benchmark(
+            env_id=args.env,
+            timesteps=args.timesteps,
+            repeats=args.repeats,
+            seed=args.seed,
+            n_steps=args.n_steps,
+            batch_size=args.batch_size,
+            output="docs/benchmarks/overhead" if args.output is None else args.output,
+            command=command,
+            verbose=not args.quiet,
+            num_threads=args.num_threads,
+        )
+    except BadArgument as error:
+        parser.error(str(error))
+    except KeyboardInterrupt as error:  # nothing is written before the last run: there is nothing to keep
+        print("interrupted; no result was written", file=sys.stderr, flush=True)
+        sys.exit(getattr(error, "exit_code", 130))
+    except WorkerError as error:
+        print(f"error: a timing run failed: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
     if not args.quiet:
         print()
         print(to_markdown(report), end="")

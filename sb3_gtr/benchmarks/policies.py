@@ -8,7 +8,7 @@ Training throughput of the paper's architectures.
 * ``simba``: ``GTRPPO`` with the SimBa policy at the paper's widths (actor 128, critic 512)
   against ``GTRPPO`` with SB3's default ``MlpPolicy``.
 
-Every run is a fresh ``spawn`` subprocess with one torch thread; the methods of a benchmark
+Every run is a fresh subprocess with one torch thread (``--num-threads``); the methods of a benchmark
 alternate, and the ratios are medians of per-pair ratios (pair ``i`` = the ``i``-th run of
 each method). Results go to ``<output>.json`` / ``.md`` / ``.rst``.
 
@@ -20,7 +20,6 @@ Usage::
 import argparse
 import datetime
 import json
-import multiprocessing
 import pathlib
 import statistics
 import sys
@@ -28,6 +27,17 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from sb3_gtr.benchmarks._workers import WorkerError, run_in_worker
+from sb3_gtr.benchmarks.continual import (
+    MAX_SEED,
+    NUM_THREADS,
+    NUM_THREADS_HELP,
+    BadArgument,
+    _check_count,
+    _is_int,
+    positive_int,
+    seed_argument,
+)
 from sb3_gtr.benchmarks.overhead import machine_info
 
 #: benchmark -> (environment, timesteps, {method: (label, algorithm, policy, keyword arguments)}); the first method is
@@ -57,7 +67,7 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
     """
     Train one model and time ``learn()``; meant to run in a fresh subprocess.
 
-    :param config: ``benchmark``, ``method``, ``timesteps`` and ``seed``
+    :param config: ``benchmark``, ``method``, ``timesteps``, ``seed`` and optionally ``num_threads`` (default one)
     :return: ``total_s`` (wall time of ``learn()``), ``cpu_s`` (process CPU time) and ``steps_per_s``
     """
     import torch as th
@@ -66,7 +76,7 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
 
     from sb3_gtr import GTRPPO, RecurrentGTRPPO
 
-    th.set_num_threads(1)
+    th.set_num_threads(int(config.get("num_threads", NUM_THREADS)))
     env_id, _, methods = BENCHMARKS[config["benchmark"]]
     _, algorithm, policy, policy_kwargs = methods[config["method"]]
     algorithm_class = {"RecurrentPPO": RecurrentPPO, "RecurrentGTRPPO": RecurrentGTRPPO, "GTRPPO": GTRPPO}[algorithm]
@@ -81,9 +91,11 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_in_subprocess(config: dict[str, Any]) -> dict[str, Any]:
-    """Run :func:`run_single` in a fresh ``spawn`` process (a new interpreter) and return its result."""
-    with multiprocessing.get_context("spawn").Pool(processes=1, maxtasksperchild=1) as pool:
-        return pool.apply(run_single, (config,))
+    """
+    Run :func:`run_single` in a fresh interpreter and return its result; on Ctrl-C or ``SIGTERM`` the run is stopped
+    with this process (:func:`~sb3_gtr.benchmarks._workers.run_in_worker`).
+    """
+    return run_in_worker(run_single, config)
 
 
 def summarize(runs: Sequence[dict[str, Any]], benchmark: str) -> list[dict[str, Any]]:
@@ -164,11 +176,16 @@ def to_rst(report: dict[str, Any]) -> str:
     return "\n".join([*lines, border]) + "\n"
 
 
+def _threads(n: int) -> str:
+    return "one torch thread" if n == 1 else f"{n} torch threads"
+
+
 def _description(report: dict[str, Any]) -> str:
     machine = report["machine"]
+    threads = _threads(report.get("num_threads", NUM_THREADS))
     parts = [
         f"Measured {report['date']} with ``{report['command']}`` on {machine['platform']} "
-        f"({machine['cpu_count']} CPUs, torch {machine['torch']}), one torch thread per run, "
+        f"({machine['cpu_count']} CPUs, torch {machine['torch']}), {threads} per run, "
         f"{report['repeats']} alternating run(s) per method, seed {report['seed']}.",
     ]
     for name, (env_id, timesteps, _) in BENCHMARKS.items():
@@ -184,27 +201,41 @@ def run_benchmarks(
     timesteps: Optional[int] = None,
     output: Optional[str] = "docs/benchmarks/policies",
     command: Optional[str] = None,
+    num_threads: int = NUM_THREADS,
 ) -> dict[str, Any]:
     """
-    Run the benchmarks, methods in alternation, each run in a fresh subprocess.
+    Run the benchmarks, methods in alternation, each run in a fresh subprocess. Every argument is checked before the
+    first run.
 
     :param benchmarks: Keys of :data:`BENCHMARKS`
     :param repeats: Runs per method
     :param seed: Seed of every run
-    :param timesteps: Override of every benchmark's budget (for quick checks)
+    :param timesteps: Override of every benchmark's budget (for quick checks; ``None``: each benchmark's own)
     :param output: Path prefix of the ``.json``, ``.md`` and ``.rst`` files, ``None`` to write nothing
     :param command: The command line to record
+    :param num_threads: Torch threads of each run
     :return: The report
+    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use, naming its flag
     """
-    unknown = set(benchmarks) - set(BENCHMARKS)
-    if unknown or repeats < 1:
-        raise ValueError(f"`benchmarks` must be among {sorted(BENCHMARKS)} and `repeats` >= 1, got {benchmarks}, {repeats}.")
+    unknown = sorted(set(benchmarks) - set(BENCHMARKS))
+    if unknown:
+        raise BadArgument(f"--benchmarks: unknown {unknown}, choose among {sorted(BENCHMARKS)}")
+    repeated = sorted({name for name in benchmarks if list(benchmarks).count(name) > 1})
+    if repeated:
+        raise BadArgument(f"--benchmarks: {repeated} given more than once; each benchmark is run once")
+    _check_count("--repeats", repeats)
+    _check_count("--num-threads", num_threads)
+    if timesteps is not None:  # 0 used to fall back to the default budget silently
+        _check_count("--timesteps", timesteps)
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise BadArgument(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
     report: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command or " ".join(["python -m sb3_gtr.benchmarks.policies", *sys.argv[1:]]),
         "machine": machine_info(),
         "repeats": repeats,
         "seed": seed,
+        "num_threads": num_threads,
         "runs": [],
         "summary": [],
     }
@@ -213,7 +244,14 @@ def run_benchmarks(
         runs = []
         for _ in range(repeats):
             for method in methods:
-                config = {"benchmark": benchmark, "method": method, "seed": seed, "timesteps": timesteps or default_timesteps}
+                budget = default_timesteps if timesteps is None else timesteps
+                config = {
+                    "benchmark": benchmark,
+                    "method": method,
+                    "seed": seed,
+                    "timesteps": budget,
+                    "num_threads": num_threads,
+                }
                 runs.append(_run_in_subprocess(config))
                 print(f"{benchmark:<10} {methods[method][0]:<40} {runs[-1]['steps_per_s']:8.0f} steps/s", flush=True)
         report["runs"] += runs
@@ -228,14 +266,37 @@ def run_benchmarks(
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """
+    Command-line entry point: a bad argument exits with status 2 and a one-line ``error: --flag ...`` before the first
+    run; Ctrl-C (or ``SIGTERM``) stops the run in progress and exits with status 130 (143), printing one line.
+
+    :param argv: The arguments (default: ``sys.argv[1:]``)
+    :return: The report of :func:`run_benchmarks`
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m sb3_gtr.benchmarks.policies",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--benchmarks", nargs="+", default=list(BENCHMARKS), choices=list(BENCHMARKS))
-    parser.add_argument("--repeats", type=int, default=3, help="Runs per method")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timesteps", type=int, default=None, help="Override every benchmark's budget")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="Runs per method")
+    parser.add_argument("--seed", type=seed_argument, default=0)
+    parser.add_argument("--timesteps", type=positive_int, default=None, help="Override every benchmark's budget")
     parser.add_argument("--output", default="docs/benchmarks/policies", help="Path prefix of the result files")
+    parser.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help=NUM_THREADS_HELP)
     args = parser.parse_args(argv)
-    return run_benchmarks(args.benchmarks, args.repeats, args.seed, args.timesteps, args.output)
+    try:
+        return run_benchmarks(
+            args.benchmarks, args.repeats, args.seed, args.timesteps, args.output, num_threads=args.num_threads
+        )
+    except BadArgument as error:
+        parser.error(str(error))
+    except KeyboardInterrupt as error:  # nothing is written before the last run: there is nothing to keep
+        print("interrupted; no result was written", file=sys.stderr, flush=True)
+        sys.exit(getattr(error, "exit_code", 130))
+    except WorkerError as error:
+        print(f"error: a timing run failed: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
