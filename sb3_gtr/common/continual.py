@@ -1169,11 +1169,18 @@ class ContinualTaskCallback(BaseCallback):
     ``evaluations.csv`` (step, task, mean return), ``metrics.json`` and ``metrics.csv`` (see
     :func:`compute_metrics`) and ``learning_curves.png``.
 
+    **Checks.** Every argument is checked when the callback is built, those that depend on the tasks as soon as
+    the sequence is known. When training starts, before the first environment step, the training env must be a
+    :class:`ContinualTaskEnv` built from the same sequence (same tasks, environment arguments and schedule),
+    every phase must last at least one vectorized step, ``log_dir`` must be writable, and every task's training
+    environment is built, so that a task that cannot be built fails then rather than at its first switch.
+
     Use one callback per ``learn()`` call.
 
-    :param sequence: The task sequence the training env was built from (:func:`make_continual_vec_env`); ``None``:
-        the ``sequence`` of the training env's :class:`ContinualTaskEnv` (read when training starts), as with the
-        RL Zoo's ``sb3_gtr/continual-<suite>-v0`` environments
+    :param sequence: The task sequence the training env was built from (:func:`make_continual_vec_env`), checked
+        against the env's when training starts; ``None``: the ``sequence`` of the training env's
+        :class:`ContinualTaskEnv` (read when training starts), as with the RL Zoo's
+        ``sb3_gtr/continual-<suite>-v0`` environments
     :param eval_freq: Evaluate every ``eval_freq`` steps (``0``: only at the start, at switches and at the end)
     :param n_eval_episodes: Episodes per task and evaluation
     :param deterministic: Deterministic actions during evaluation
@@ -1192,10 +1199,11 @@ class ContinualTaskCallback(BaseCallback):
     :param eval_env_factory: Builds the evaluation VecEnv of a task id, replacing the default (then no wrapper
         is mirrored and no statistics synced: the factory's result is used as is)
     :param eval_seed: Seed of the evaluation envs (task ``i`` gets ``eval_seed + i``); ``None``: unseeded
-    :param reference_min: Return mapped to 0 per task for the normalised metrics (``None``: run minimum)
-    :param reference_max: Return mapped to 1 per task (``None``: run maximum)
+    :param reference_min: Return mapped to 0 per task for the normalised metrics, one entry (a number or
+        ``None``) per task (``None``: run minimum)
+    :param reference_max: Return mapped to 1 per task, likewise; above ``reference_min`` (``None``: run maximum)
     :param reference_curves: Single-task ``(steps, returns)`` per task name, for forward transfer
-    :param adaptation_fraction: Target fraction of :func:`adaptation_speed`
+    :param adaptation_fraction: Target fraction of :func:`adaptation_speed`, in ``(0, 1]``
     :param verbose: 1 to print switches and evaluations
     """
 
