@@ -36,6 +36,7 @@ from sb3_gtr.envs import continual_env_id, make_continual_env, make_suite
 from sb3_gtr.envs.dm_control import make_dm_control_env
 from sb3_gtr.envs.metaworld import make_metaworld_env
 from sb3_gtr.envs.procgen import ProcgenGymnasiumEnv, make_procgen_env
+from sb3_gtr.envs.registration import PROCGEN_STARPILOT_ID
 from sb3_gtr.envs.suites import dm_control_suite
 
 
@@ -580,6 +581,19 @@ CASES = [
         make_continual_env,
         dict(suite="flip", render_mode=1),
         "`render_mode` must be a non-empty string, got 1",
+    ),
+    row(
+        "procgen-id-mode",
+        call(gym.make, PROCGEN_STARPILOT_ID),
+        dict(distribution_mode="insane"),
+        "`distribution_mode` must be one of 'easy', 'hard', 'extreme'; got 'insane'",
+    ),
+    row(
+        "procgen-id-option",
+        call(gym.make, PROCGEN_STARPILOT_ID),
+        dict(num_level=10),
+        "ProcgenGymnasiumEnv got unknown keyword argument(s) 'num_level'",
+        TypeError,
     ),
     # ---- ContinualTaskCallback, refused when built -----------------------------------------------
     row(
