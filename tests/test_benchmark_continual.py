@@ -176,6 +176,7 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
             done = json.loads((directory / "done").read_text())
             assert done["num_timesteps"] == 1000 and done["algorithm"] == "GTRPPO"
             assert done["config"]["method_kwargs"] == continual.METHODS[method].kwargs
+            assert done["num_threads"] == continual.NUM_THREADS == 1  # the default of --num-threads
             done_times[directory] = (directory / "done").stat().st_mtime_ns
 
     with open(tmp_path / "results.csv", newline="") as file:
@@ -226,3 +227,33 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
     # Results of another configuration are never mixed in
     with pytest.raises(ValueError, match="differing: algo_kwargs"):
         tiny_run(tmp_path, "--algo-kwargs", '{"n_steps": 64}')
+
+
+def test_default_evaluation_interval_is_at_least_one_rollout_and_long_rollouts_warn():
+    # At scale 0.001 a flip phase is 200 steps: 10 evaluations per phase would be every 20 steps, re-measuring the same
+    # policy a hundred times per 2,048-step rollout. The interval is at least one rollout instead.
+    sequence, settings = continual.job_settings("flip", scale=0.001)
+    assert settings["eval_freq"] == 2048 == continual.default_eval_freq(sequence, n_steps=2048)
+    assert continual.default_eval_freq(sequence, n_steps=64, n_envs=2) == 128
+    assert continual.job_settings("flip", scale=0.25)[1]["eval_freq"] == 5000  # long phases: 10 per phase, as before
+    assert continual.job_settings("flip", scale=0.001, algo_kwargs={"n_steps": 16})[1]["eval_freq"] == 20
+    assert continual.job_settings("flip", scale=0.001, eval_freq=7)[1]["eval_freq"] == 7  # a given interval is kept
+    # A rollout longer than the whole sequence (1,200 steps) or than a phase (200 steps) is announced
+    methods = continual.resolve_methods(["ppo"])
+    with pytest.warns(UserWarning, match=r"n_steps \* n_envs = 2048 \* 1 = 2048 steps per rollout is more than the whole"):
+        info = continual.validate_jobs(sequence, settings, methods)
+    assert info["n_steps"] == {"ppo": 2048} and info["algorithm"] is GTRPPO
+    settings = continual.job_settings("flip", scale=0.001, algo_kwargs={"n_steps": 256})[1]
+    with pytest.warns(UserWarning, match="n_steps .* is more than the shortest phase"):
+        continual.validate_jobs(sequence, settings, methods)
+
+
+def test_jobs_get_the_threads_asked_for_without_changing_what_a_rerun_compares(tmp_path):
+    settings = continual.job_settings("flip", scale=0.001, num_threads=3)[1]
+    assert settings["num_threads"] == 3
+    config = {**settings, "method": "ppo", "method_kwargs": {}, "seed": 0, "job_dir": str(tmp_path)}
+    # Threads say how a job runs, not what it computes: a rerun with other threads resumes the finished jobs
+    assert continual.job_config_json(config) == continual.job_config_json({**config, "num_threads": 1})
+    assert "num_threads" not in continual.job_config_json(config) and "job_dir" not in continual.job_config_json(config)
+    with pytest.raises(continual.BadArgument, match="--num-threads must be an integer >= 1, got 0"):
+        continual.job_settings("flip", num_threads=0)

@@ -86,3 +86,49 @@ def test_sweep_runs_scores_and_resumes(tmp_path):
     assert sorted(row["trial"] for row in again["rows"]) == ["trial_0", "trial_1", "trial_2"]
     assert (tmp_path / "trial_0" / "seed_0" / "done").stat().st_mtime_ns == mtime
     assert np.isclose(next(r for r in again["rows"] if r["trial"] == "trial_0")["objective"], first["objective"])
+
+
+def test_the_study_is_opened_and_checked_before_anything_trains(tmp_path):
+    kwargs = {
+        "scale": 0.0025,
+        "n_cycles": 1,
+        "suite_kwargs": {"max_episode_steps": 50},
+        "algo_kwargs": {"n_steps": 100, "batch_size": 50},
+        "n_eval_episodes": 2,
+    }
+    settings = continual.job_settings("flip", **kwargs)[1]
+    # A study whose trials maximised another metric: resuming it would rank trials that measured different things
+    attributes = {"settings": continual.job_config_json(settings), "seeds": [0], "objective": "average_performance"}
+    sampler = optuna.samplers.RandomSampler(seed=0)
+    sweep.open_study(None, "gtr-sweep-flip", sampler, tmp_path, attributes)
+    with pytest.raises(continual.BadArgument, match=r"was run with other settings \(differing: objective\)"):
+        sweep.run_sweep("flip", seeds=[0], output_dir=tmp_path, **kwargs)
+    with pytest.raises(continual.BadArgument, match=r"was run with other settings \(differing: eval_freq, seeds\)"):
+        sweep.run_sweep("flip", seeds=[1], objective="average_performance", output_dir=tmp_path, **{**kwargs, "eval_freq": 7})
+    # A study of something else (no GTR kwargs in its trials), in another storage
+    storage = f"sqlite:///{tmp_path / 'other.db'}"
+    optuna.create_study(study_name="other", storage=storage, direction="maximize").optimize(lambda trial: 1.0, n_trials=1)
+    with pytest.raises(continual.BadArgument, match="holds trials that are not of this sweep"):
+        sweep.run_sweep("flip", seeds=[0], storage=storage, study_name="other", output_dir=tmp_path, **kwargs)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db", "study.db"]  # no baseline trained
+
+
+def test_an_interrupted_trial_is_retried_with_its_parameters_in_its_folder():
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    done = study.ask()
+    sweep.sample_sweep_params(done, n_epochs=4)
+    study.tell(done, 0.5)
+    interrupted = study.ask()
+    raw = sweep.sample_sweep_params(interrupted, n_epochs=4)
+    interrupted.set_user_attr("interrupted", True)  # as run_sweep marks a trial stopped by Ctrl-C or SIGTERM
+    study.tell(interrupted, state=optuna.trial.TrialState.FAIL)
+    failed = study.ask()
+    study.tell(failed, state=optuna.trial.TrialState.FAIL)  # a trial that failed by itself is not retried
+
+    [retried] = sweep.interrupted_trials(study)
+    assert retried.number == 1
+    study.enqueue_trial(retried.params, user_attrs={"folder": sweep._folder_of(retried)})
+    assert sweep.interrupted_trials(study) == []  # queued once, not again on the next resume
+    again = study.ask()
+    assert again.user_attrs["folder"] == "trial_1" and sweep._folder_of(again) == "trial_1"
+    assert sweep.sample_sweep_params(again, n_epochs=4) == raw

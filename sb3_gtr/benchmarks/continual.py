@@ -635,7 +635,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
             "algorithm": algorithm_class.__name__,
             "num_timesteps": int(model.num_timesteps),
             "wall_time_s": wall_time,
-            "num_threads": num_threads,
+            "num_threads": th.get_num_threads(),  # as set, read back: what the job trained with
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         temporary = directory / (DONE_FILE + ".tmp")

@@ -370,9 +370,9 @@ def open_study(
         if "settings" in differing:
             old, new = stored.get("settings", {}), expected["settings"]
             differing.remove("settings")
-            differing += sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+            differing += [key for key in set(old) | set(new) if old.get(key) != new.get(key)]
         raise BadArgument(
-            f"{where} was run with other settings (differing: {', '.join(differing)}): its trials would not compare "
+            f"{where} was run with other settings (differing: {', '.join(sorted(differing))}): its trials would not compare "
             "with new ones; resume it with its own command, or use another --study-name or --output-dir"
         )
     return study
@@ -507,6 +507,7 @@ def run_sweep(
     output_dir = pathlib.Path(output_dir if output_dir is not None else pathlib.Path("results") / f"sweep-{suite}")
     # The study is opened before anything trains: a bad --storage or --study-name must not cost the baseline's runs.
     study_name = study_name or f"gtr-sweep-{suite}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         sampler = optuna.samplers.TPESampler(n_startup_trials=n_startup_trials + 1, seed=sampler_seed)
     except Exception as error:
@@ -573,7 +574,6 @@ def run_sweep(
             raise RuntimeError(f"{name}: the objective {objective} is undefined for every seed")
         return value
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not study.trials:
         study.enqueue_trial(default_raw_params())
     for retried in interrupted_trials(study):
