@@ -107,7 +107,8 @@ class SignalGuard:
 
     def __exit__(self, *exc_info: Any) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+            # None: a handler installed outside Python, which cannot be put back; the default is the closest.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         self._previous.clear()
 
     def check(self) -> None:
@@ -197,20 +198,19 @@ class Worker:
         how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
         raise WorkerError(f"the worker (pid {self.pid}) {how} without a result", output)
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Send ``SIGTERM`` to the worker's process group, then ``SIGKILL`` to what is left after ``timeout``."""
-        for signum, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
-            if self.process.poll() is not None:
-                break
-            try:
+    def send_signal(self, signum: int) -> None:
+        """Send a signal to the worker's whole process group (to the worker alone where there are no groups)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+            if hasattr(os, "killpg"):
                 os.killpg(self.process.pid, signum)
-            except (ProcessLookupError, PermissionError):
-                break
-            try:
-                self.process.wait(wait)
-            except subprocess.TimeoutExpired:
-                continue
-        self.close()
+            elif signum == signal.SIGTERM:  # pragma: no cover (Windows)
+                self.process.terminate()
+            else:  # pragma: no cover
+                self.process.kill()
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Send ``SIGTERM`` to the worker's process group, then ``SIGKILL`` after ``timeout``, and clean up."""
+        stop_all([self], timeout)
 
     def close(self) -> None:
         """Remove the worker's temporary files (it must have exited)."""
@@ -225,11 +225,10 @@ def stop_all(workers: "list[Worker]", timeout: float = STOP_TIMEOUT) -> None:
     :param workers: The workers
     :param timeout: Seconds they get to exit
     """
-    for signum in (signal.SIGTERM, signal.SIGKILL):
+    for signum in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
         running = [worker for worker in workers if worker.poll() is None]
         for worker in running:
-            with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
-                os.killpg(worker.pid, signum)
+            worker.send_signal(signum)
         deadline = time.monotonic() + timeout
         while any(worker.poll() is None for worker in running) and time.monotonic() < deadline:
             time.sleep(0.05)
