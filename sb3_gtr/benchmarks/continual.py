@@ -9,6 +9,12 @@ suite with a :class:`~sb3_gtr.common.continual.ContinualTaskCallback` and writes
 (``evaluations.csv``, ``metrics.json`` ...) and a ``done`` marker into ``<output-dir>/<method>/seed_<s>/``;
 a rerun skips the jobs whose marker holds the same configuration, so an interrupted benchmark resumes.
 
+Every setting is checked before any job starts (:func:`job_settings`, :func:`validate_jobs`: the suite's
+environments and each method's model are built once in the runner), so a bad one ends the command with a line
+naming its flag rather than failing in every job. While a job runs its process holds a lock on its folder, so a
+second runner on the same folder leaves the job alone; Ctrl-C or ``SIGTERM`` stops every job (each runs in its
+own process group) and keeps the finished ones.
+
 When every job is done the runner normalises each task's returns by the minimum and maximum evaluation
 return of that task over *all* the jobs of the run (shared by every method, so that a score of 1 means
 "the best any method reached"), recomputes the metrics of every job with these references
