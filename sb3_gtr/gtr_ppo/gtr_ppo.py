@@ -7,8 +7,9 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
+from sb3_gtr.common.arguments import check_ppo_arguments
 from sb3_gtr.common.buffers import GTRDictRolloutBuffer, GTRRolloutBuffer
-from sb3_gtr.common.gtr_mixin import GTRMixin, check_ppo_arguments
+from sb3_gtr.common.gtr_mixin import GTRMixin
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
 from sb3_gtr.gtr_ppo.policies import (
     CnnPolicy,

@@ -6,8 +6,9 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
+from sb3_gtr.common.arguments import check_ppo_arguments
 from sb3_gtr.common.buffers import GTRRecurrentDictRolloutBuffer, GTRRecurrentRolloutBuffer
-from sb3_gtr.common.gtr_mixin import GTRMixin, check_ppo_arguments
+from sb3_gtr.common.gtr_mixin import GTRMixin
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
 from sb3_gtr.gtr_ppo_recurrent.policies import (
     CnnLnGruPolicy,
