@@ -97,12 +97,29 @@ def not_positive(name, value, zero=" (>= 1)"):
 
 
 EVAL_FREQ_ZERO = " (or 0 to evaluate only at the start, at task switches and at the end)"
+TASK_NAME = (
+    "`name` must be a task name without commas, double quotes, line breaks or other control characters (task names are "
+    "used as CSV columns and logger keys)"
+)
+WRAPPER_KWARGS_ALONE = "given without `wrapper_class`: they are the keyword arguments of the wrapper and would be ignored"
+THRESHOLDS_WITHOUT_CURRICULUM = "`reward_thresholds` {'t0': 1.0} are only used with `curriculum=True`"
+NO_THRESHOLD = "`curriculum=True` needs a return threshold for at least one task of ['t0', 't1'], and none has one"
 
 CASES = [
     # ---- Task ----------------------------------------------------------------------------------
     row("task-name-empty", Task, dict(name="", env_id="CartPole-v1"), "`name` must be a non-empty string, got ''"),
     row("task-name-none", Task, dict(name=None, env_id="CartPole-v1"), "`name` must be a non-empty string, got None"),
     row("task-env-id", Task, dict(name="a", env_id=3), "`env_id` must be a registered gymnasium id or a callable"),
+    row("task-name-newline", Task, dict(name="a\nb", env_id="CartPole-v1"), f"{TASK_NAME}, got 'a\\nb'"),
+    row("task-name-comma", Task, dict(name="a,b", env_id="CartPole-v1"), f"{TASK_NAME}, got 'a,b'"),
+    row("task-name-quote", Task, dict(name='a"b', env_id="CartPole-v1"), f"{TASK_NAME}, got 'a\"b'"),
+    row("task-name-tab", Task, dict(name="a\tb", env_id="CartPole-v1"), f"{TASK_NAME}, got 'a\\tb'"),
+    row(
+        "task-factory-returns-none",
+        call(lambda: Task("b", lambda **kwargs: None).make_env()),
+        dict(),
+        "Task 'b': its environment factory '<lambda>' returned None of type NoneType, not a gymnasium.Env",
+    ),
     row("task-env-id-empty", Task, dict(name="a", env_id=""), "Task 'a': `env_id` must be"),
     row(
         "task-budget-0",
@@ -172,6 +189,13 @@ CASES = [
         "`normalize_kwargs` must be a dict or None",
     ),
     row(
+        "sequence-normalize-kwargs-unknown",
+        TaskSequence,
+        dict(tasks=tasks(), normalize_kwargs={"foo": 1}),
+        "TaskSequence: `normalize_kwargs` of VecNormalize got unknown keyword argument(s) 'foo'; allowed: 'clip_obs',",
+        TypeError,
+    ),
+    row(
         "sequence-task-timesteps",
         call(SEQUENCE.task_timesteps),
         dict(task_id=2),
@@ -231,6 +255,24 @@ CASES = [
     ),
     row("vec-monitor-dir", make_continual_vec_env, dict(sequence=SEQUENCE, monitor_dir=3), "`monitor_dir` must be a folder"),
     row("vec-empty", make_continual_vec_env, dict(sequence=[]), "`tasks` is empty"),
+    row(
+        "vec-wrapper-kwargs-alone",
+        make_continual_vec_env,
+        dict(sequence=SEQUENCE, wrapper_kwargs={"max_episode_steps": 10}),
+        WRAPPER_KWARGS_ALONE,
+    ),
+    row(
+        "vec-factory-returns-none",
+        make_continual_vec_env,
+        dict(sequence=TaskSequence([Task("b", lambda **kwargs: None)])),
+        "Task 'b': its environment factory '<lambda>' returned None of type NoneType, not a gymnasium.Env",
+    ),
+    row(
+        "env-factory-returns-a-vec-env",
+        ContinualTaskEnv,
+        dict(tasks=[Task("b", lambda **kwargs: make_vec_env(CountingEnv))]),
+        "Task 'b': its environment factory '<lambda>' returned <stable_baselines3.common.vec_env.dummy_vec_env.DummyVecEnv",
+    ),
     row(
         "vec-bad-env-kwarg",
         make_continual_vec_env,
@@ -605,6 +647,32 @@ CASES = [
     row(
         "callback-eval-freq-negative", ContinualTaskCallback, dict(eval_freq=-5), not_positive("eval_freq", -5, EVAL_FREQ_ZERO)
     ),
+    row("callback-wrapper-kwargs-alone", ContinualTaskCallback, dict(wrapper_kwargs={"k": 1}), WRAPPER_KWARGS_ALONE),
+    row(
+        "callback-factory-and-seed",
+        ContinualTaskCallback,
+        dict(eval_env_factory=lambda task_id: None, eval_seed=0),
+        "`eval_seed` is only used by the default evaluation envs, not with `eval_env_factory`",
+    ),
+    row(
+        "callback-factory-and-wrapper",
+        ContinualTaskCallback,
+        dict(
+            eval_env_factory=lambda task_id: None,
+            wrapper_class=gym.wrappers.TimeLimit,
+            wrapper_kwargs={"max_episode_steps": 3},
+        ),
+        "`wrapper_class`, `wrapper_kwargs` are only used by the default evaluation envs, not with `eval_env_factory`",
+    ),
+    row(
+        "callback-thresholds-without-curriculum",
+        ContinualTaskCallback,
+        dict(sequence=SEQUENCE, reward_thresholds={"t0": 1.0}),
+        THRESHOLDS_WITHOUT_CURRICULUM,
+    ),
+    row(
+        "callback-curriculum-without-thresholds", ContinualTaskCallback, dict(sequence=SEQUENCE, curriculum=True), NO_THRESHOLD
+    ),
 ]
 
 
@@ -788,6 +856,21 @@ CALLBACK_CASES = [
         dict(eval_env_factory=lambda task_id: CountingEnv()),
         "`eval_env_factory` must return a VecEnv, got",
     ),
+    row(
+        "eval-env-factory-other-spaces",
+        continual_env(),
+        dict(eval_env_factory=lambda task_id: make_vec_env(CountingEnv, env_kwargs={"obs_dim": 3})),
+        "`eval_env_factory` returned for task 0 ('t0') an env with observation_space Box(-1.0, 1.0, (3,), float32), but "
+        "the training env has Box(-1.0, 1.0, (2,), float32)",
+    ),
+    # ... and the curriculum's thresholds, once the env's sequence is known
+    row(
+        "env-sequence-thresholds-without-curriculum",
+        continual_env(),
+        dict(reward_thresholds={"t0": 1.0}),
+        THRESHOLDS_WITHOUT_CURRICULUM,
+    ),
+    row("env-sequence-curriculum-without-thresholds", continual_env(), dict(curriculum=True), NO_THRESHOLD),
 ]
 
 
@@ -814,6 +897,41 @@ def test_an_unwritable_log_dir_is_refused_before_the_first_step(tmp_path):
     with pytest.raises(ValueError, match=r"`log_dir` .* cannot be created"):
         model.learn(64, callback=ContinualTaskCallback(log_dir=str(not_a_folder / "logs")))
     assert model.num_timesteps == 0 and CountingEnv.total_steps == 0
+
+
+def test_a_callback_drives_one_learn_call_only():
+    """A second learn() would mix into (or replace) the first run's phases, evaluations and metrics: refused at once."""
+    callback = ContinualTaskCallback(SEQUENCE, eval_freq=0, n_eval_episodes=1)
+    model = tiny_model(continual_env()())
+    model.learn(SEQUENCE.total_timesteps, callback=callback)
+    phases, metrics = list(callback.phases), callback.metrics
+    CountingEnv.total_steps = 0
+    with pytest.raises(ValueError, match="This ContinualTaskCallback already drove a learn\\(\\) call"):
+        model.learn(SEQUENCE.total_timesteps, callback=callback)
+    assert CountingEnv.total_steps == 0 and model.num_timesteps == 0
+    assert callback.phases == phases and callback.metrics is metrics  # the first run's record is kept
+    # A callback whose learn() was refused before training may be used again once fixed
+    unused = ContinualTaskCallback(SEQUENCE, eval_freq=0, n_eval_episodes=1)
+    with pytest.raises(ValueError, match="is not a ContinualTaskEnv"):
+        tiny_model(plain_env()).learn(64, callback=unused)
+    tiny_model(continual_env()()).learn(SEQUENCE.total_timesteps, callback=unused)
+    assert [phase.task_id for phase in unused.phases] == [0, 1]
+
+
+def test_a_learn_call_shorter_than_the_sequence_is_announced_and_its_metrics_say_what_ran():
+    # 4 phases of 24 steps; learn(16) with rollouts of 8 steps x 2 envs stops inside phase 0
+    sequence = TaskSequence(tasks(budget=24), n_cycles=2)
+    callback = ContinualTaskCallback(sequence, eval_freq=0, n_eval_episodes=1)
+    message = (
+        r"learn\(\) stops at step 16, before the end of .* at step 96: phase 0 \('t0'\) stops at step 16 instead of 24; "
+        r"phase\(s\) 1 \('t1', steps 24-48\), 2 \('t0', steps 48-72\), 3 \('t1', steps 72-96\) will not run"
+    )
+    with pytest.warns(UserWarning, match=message):
+        tiny_model(continual_env(sequence)()).learn(16, callback=callback)
+    assert callback.phases == [Phase(0, 0, 16)]
+    assert [phase["index"] for phase in callback.metrics["phases_not_run"]] == [1, 2, 3]
+    assert [task["trained"] for task in callback.metrics["tasks"]] == [True, False]
+    assert callback.metrics["tasks"][1]["forgetting"] is None  # no metric of a task never trained
 
 
 def test_the_same_sequence_built_twice_is_accepted(tmp_path):

@@ -31,9 +31,11 @@ Usage::
 
 import bisect
 import csv
+import inspect
 import json
 import math
 import os
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import deepcopy
@@ -46,19 +48,29 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import HumanOutputFormat
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecFrameStack, VecNormalize
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    VecEnv,
+    VecEnvWrapper,
+    VecFrameStack,
+    VecNormalize,
+    VecTransposeImage,
+)
 
 from sb3_gtr.common.checks import (
     check_bool,
     check_finite_float,
     check_instance,
     check_int_in_range,
+    check_keywords,
     check_length,
     check_optional_callable,
     check_optional_mapping,
     check_positive_int,
     check_str,
     describe,
+    is_int,
 )
 
 #: Key of ``info`` holding the id (index in the sequence's tasks) of the task that produced a transition.
@@ -74,13 +86,39 @@ EnvFactory = Union[str, Callable[..., gym.Env]]
 # --------------------------------------------------------------------------------------------------
 
 
+#: Characters refused in task names: task names become CSV columns and logger keys (``continual/return_<name>``), which
+#: a comma, a double quote or a line break would split or corrupt.
+_TASK_NAME_FORBIDDEN = (",", '"')
+
+
+def check_task_name(name: str, value: Any) -> str:
+    """
+    Check a task name: a non-empty string that can be a CSV column and a logger key.
+
+    :param name: Name of the argument, for the message
+    :param value: The value given
+    :return: The value
+    :raises ValueError: If ``value`` is not a non-empty string, or holds a comma, a double quote or a control
+        character (a line break, a tab ...)
+    """
+    check_str(name, value)
+    if not value.isprintable() or any(char in value for char in _TASK_NAME_FORBIDDEN):
+        raise ValueError(
+            f"`{name}` must be a task name without commas, double quotes, line breaks or other control characters "
+            f"(task names are used as CSV columns and logger keys), got {value!r}"
+        )
+    return value
+
+
 @dataclass
 class Task:
     """
     One task of a continual-learning sequence.
 
-    :param name: Unique name of the task within its sequence, used in logger keys and files
+    :param name: Unique name of the task within its sequence, used in logger keys and CSV files: no commas, double
+        quotes, line breaks or other control characters
     :param env_id: A registered gymnasium id (made with ``gymnasium.make``) or a callable returning the environment
+        (a ``gymnasium.Env``; anything else is refused when the environment is built)
     :param env_kwargs: Keyword arguments passed to ``gymnasium.make`` or to the callable
     :param n_timesteps: Training steps of one phase on this task, before the sequence's ``scale``
     :param reward_threshold: Mean training return (over the callback's ``curriculum_window`` episodes) at which a
@@ -94,7 +132,7 @@ class Task:
     reward_threshold: Optional[float] = None
 
     def __post_init__(self) -> None:
-        check_str("name", self.name)
+        check_task_name("name", self.name)
         try:
             if not (isinstance(self.env_id, str) and self.env_id) and not callable(self.env_id):
                 raise ValueError(
@@ -120,16 +158,21 @@ class Task:
         :return: The environment
         """
         env_kwargs = {**self.env_kwargs, **kwargs}
+        factory = self.env_id if isinstance(self.env_id, str) else getattr(self.env_id, "__name__", repr(self.env_id))
         try:
-            if isinstance(self.env_id, str):
-                return gym.make(self.env_id, **env_kwargs)
-            return self.env_id(**env_kwargs)
+            env = gym.make(self.env_id, **env_kwargs) if isinstance(self.env_id, str) else self.env_id(**env_kwargs)
         except TypeError as error:
             # An unknown or misspelt keyword argument: say which task carries it, as the factory cannot.
-            factory = self.env_id if isinstance(self.env_id, str) else getattr(self.env_id, "__name__", repr(self.env_id))
             raise TypeError(
                 f"Task {self.name!r} cannot build its environment {factory!r} with env_kwargs {env_kwargs}: {error}"
             ) from error
+        # A factory that forgets its `return` would otherwise fail far away, on `None.observation_space`.
+        if not isinstance(env, gym.Env):
+            raise ValueError(
+                f"Task {self.name!r}: its environment factory {factory!r} returned {describe(env)} of type "
+                f"{type(env).__name__}, not a gymnasium.Env: the factory must return the environment it builds"
+            )
+        return env
 
 
 class _PhaseFields(NamedTuple):
@@ -175,6 +218,12 @@ def _check_tasks(tasks: Any) -> list[Task]:
     return tasks
 
 
+def _vec_normalize_keywords() -> list[str]:
+    """The keyword arguments of ``VecNormalize`` besides the wrapped env."""
+    parameters = inspect.signature(VecNormalize.__init__).parameters
+    return [name for name in parameters if name not in ("self", "venv")]
+
+
 class TaskSequence:
     """
     An ordered list of tasks trained one after the other, the whole list ``n_cycles`` times.
@@ -188,7 +237,8 @@ class TaskSequence:
         (``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"``) or a policy class; ``None``: no recommendation
     :param policy_kwargs: The ``policy_kwargs`` recommended with ``policy`` (copied)
     :param normalize_kwargs: Keyword arguments of the ``VecNormalize`` recommended around the training env
-        (for example ``norm_obs_keys`` for dict observations); ``None``: no recommendation
+        (for example ``norm_obs_keys`` for dict observations; a key that ``VecNormalize`` does not take raises a
+        ``TypeError``); ``None``: no recommendation
     """
 
     def __init__(
@@ -214,6 +264,9 @@ class TaskSequence:
         self.policy = policy
         self.policy_kwargs = dict(check_optional_mapping("policy_kwargs", policy_kwargs) or {})
         normalize_kwargs = check_optional_mapping("normalize_kwargs", normalize_kwargs)
+        if normalize_kwargs is not None:
+            # Checked now, not when a runner wraps its env long after the sequence was made.
+            check_keywords("TaskSequence: `normalize_kwargs` of VecNormalize", normalize_kwargs, _vec_normalize_keywords())
         self.normalize_kwargs = None if normalize_kwargs is None else dict(normalize_kwargs)
 
     def __len__(self) -> int:
@@ -443,6 +496,24 @@ def check_same_spaces(
             )
 
 
+def check_phases_fit(sequence: TaskSequence, n_envs: int) -> None:
+    """
+    Refuse a schedule with a phase shorter than one vectorized step: on schedule the tasks switch once per vectorized
+    step (``n_envs`` transitions), so such a phase could be skipped altogether, silently.
+
+    :param sequence: The task sequence
+    :param n_envs: Number of environments of the training env
+    :raises ValueError: If a phase of ``sequence.schedule()`` lasts fewer than ``n_envs`` steps
+    """
+    for index, phase in enumerate(sequence.schedule()):
+        if phase.end - phase.start < n_envs:
+            raise ValueError(
+                f"Phase {index} of {sequence!r} ({sequence.task_names[phase.task_id]!r}, {phase.end - phase.start} "
+                f"steps) is shorter than one vectorized step of the training env (n_envs={n_envs}) and could be skipped: "
+                "give every task at least n_envs steps (a larger `scale` or `n_timesteps`) or use fewer envs"
+            )
+
+
 def _same(a: Any, b: Any) -> bool:
     # Environment arguments may hold arrays or objects without a usable `==`: those count as equal.
     try:
@@ -487,6 +558,21 @@ def _sequence_differences(sequence: TaskSequence, other: TaskSequence) -> list[s
     return differences
 
 
+def check_wrapper_kwargs(wrapper_class: Optional[Callable[..., Any]], wrapper_kwargs: Optional[Mapping[str, Any]]) -> None:
+    """
+    Refuse wrapper keyword arguments given without the wrapper they are for (``make_vec_env`` ignores them then).
+
+    :param wrapper_class: The wrapper class, or ``None``
+    :param wrapper_kwargs: Its keyword arguments
+    :raises ValueError: If ``wrapper_kwargs`` is not empty and ``wrapper_class`` is ``None``
+    """
+    if wrapper_kwargs and wrapper_class is None:
+        raise ValueError(
+            f"`wrapper_kwargs` {dict(wrapper_kwargs)} given without `wrapper_class`: they are the keyword arguments of "
+            "the wrapper and would be ignored; give `wrapper_class` too, or no `wrapper_kwargs`"
+        )
+
+
 def make_continual_vec_env(
     sequence: Union[TaskSequence, Sequence[Task]],
     n_envs: int = 1,
@@ -511,7 +597,8 @@ def make_continual_vec_env(
     :param vec_env_cls: ``DummyVecEnv`` or ``SubprocVecEnv`` (``None``: ``DummyVecEnv``)
     :param wrapper_class: Gymnasium wrapper applied to each environment, after ``Monitor``
     :param task_id: Task active at the first reset
-    :param wrapper_kwargs: Keyword arguments of ``wrapper_class``
+    :param wrapper_kwargs: Keyword arguments of ``wrapper_class`` (refused without ``wrapper_class``, which
+        ``make_vec_env`` would silently ignore)
     :param vec_env_kwargs: Keyword arguments of ``vec_env_cls``
     :param monitor_dir: Where the ``Monitor`` files go (``None``: not written)
     :param env_kwargs: Extra keyword arguments passed to every task's factory
@@ -529,6 +616,7 @@ def make_continual_vec_env(
     check_optional_callable("wrapper_class", wrapper_class, "a gymnasium wrapper class (or callable) or None")
     for name, kwargs in (("wrapper_kwargs", wrapper_kwargs), ("vec_env_kwargs", vec_env_kwargs), ("env_kwargs", env_kwargs)):
         check_optional_mapping(name, kwargs)
+    check_wrapper_kwargs(wrapper_class, wrapper_kwargs)
     if monitor_dir is not None:
         check_instance("monitor_dir", monitor_dir, (str, os.PathLike), "a folder (str or path) or None")
     return make_vec_env(
@@ -993,7 +1081,8 @@ def compute_metrics(
         forward transfer (normalised like the run); ``None``: forward transfer is not computed
     :param fraction: Target fraction of :func:`adaptation_speed`
     :return: ``average_performance``, ``forgetting``, ``forward_transfer``, ``adaptation_speed`` (averages;
-        ``None`` when undefined), ``tasks`` (per-task values) and ``phases`` (per-phase values)
+        ``None`` when undefined), ``tasks`` (per-task values; ``trained`` says whether a phase of ``phases`` trained
+        the task: an untrained task has no forgetting, transfer or adaptation speed) and ``phases`` (per-phase values)
     """
     check_instance("table", table, EvaluationTable, "an EvaluationTable")
     if len(table) == 0:
@@ -1025,6 +1114,7 @@ def compute_metrics(
         return None if np.all(np.isnan(values)) else float(np.nanmean(values))
 
     tasks = []
+    trained = {phase.task_id for phase in phases}
     for task_id, name in enumerate(table.task_names):
         speeds = [per_phase_speed[i] for i, phase in enumerate(phases) if phase.task_id == task_id]
         tasks.append(
@@ -1033,6 +1123,7 @@ def compute_metrics(
                 "task": name,
                 "reference_min": float(low[task_id]),
                 "reference_max": float(high[task_id]),
+                "trained": task_id in trained,
                 "final_return": float(table.returns[-1, task_id]),
                 "final_performance": float(normalized[-1, task_id]),
                 "forgetting": _none_if_nan(per_task_forgetting[task_id]),
@@ -1172,10 +1263,13 @@ class ContinualTaskCallback(BaseCallback):
     **Checks.** Every argument is checked when the callback is built, those that depend on the tasks as soon as
     the sequence is known. When training starts, before the first environment step, the training env must be a
     :class:`ContinualTaskEnv` built from the same sequence (same tasks, environment arguments and schedule),
-    every phase must last at least one vectorized step, ``log_dir`` must be writable, and every task's training
-    environment is built, so that a task that cannot be built fails then rather than at its first switch.
+    every phase must last at least one vectorized step, ``log_dir`` must be writable, every task's training
+    environment is built, so that a task that cannot be built fails then rather than at its first switch, and the
+    envs of ``eval_env_factory`` must have the training env's spaces. On schedule, a ``learn()`` that stops before the
+    end of the sequence gets a warning naming the phases that will not run (also in ``metrics["phases_not_run"]``).
 
-    Use one callback per ``learn()`` call.
+    Use one callback per ``learn()`` call: a callback that already drove one refuses a second (its phases,
+    evaluations and metrics are those of the first run).
 
     :param sequence: The task sequence the training env was built from (:func:`make_continual_vec_env`), checked
         against the env's when training starts; ``None``: the ``sequence`` of the training env's
@@ -1186,18 +1280,21 @@ class ContinualTaskCallback(BaseCallback):
     :param deterministic: Deterministic actions during evaluation
     :param log_dir: Folder of the output files (``None``: the logger's folder if the logger writes files, such as
         ``progress.csv`` or TensorBoard events; else nothing is written)
-    :param curriculum: Switch on reaching a return threshold instead of on schedule
+    :param curriculum: Switch on reaching a return threshold instead of on schedule; at least one task needs a
+        threshold (``reward_thresholds`` or ``Task.reward_threshold``)
     :param curriculum_window: Number of complete episodes of the current phase averaged for the threshold
-    :param reward_thresholds: Threshold per task name, overriding ``Task.reward_threshold``
+    :param reward_thresholds: Threshold per task name, overriding ``Task.reward_threshold``; only with
+        ``curriculum=True``
     :param stop_at_end: Stop training when the last phase is over, even if ``learn()`` was asked for more steps
         (else stay on the last task). On schedule, ``learn(sequence.total_timesteps)`` ends exactly as without
         the callback; stopping a longer run or a finished curriculum drops the rollout in progress (SB3 does not
         train on a rollout that a callback interrupts)
     :param stats_window_size: Number of episodes averaged in ``continual/return_<task name>``
     :param wrapper_class: The gymnasium wrapper given to :func:`make_continual_vec_env`, for the evaluation envs
-    :param wrapper_kwargs: Its keyword arguments
+    :param wrapper_kwargs: Its keyword arguments (only with ``wrapper_class``)
     :param eval_env_factory: Builds the evaluation VecEnv of a task id, replacing the default (then no wrapper
-        is mirrored and no statistics synced: the factory's result is used as is)
+        is mirrored and no statistics synced: the factory's result is used as is, and must have the training env's
+        spaces); not with ``wrapper_class``, ``wrapper_kwargs`` or ``eval_seed``, which only shape the default envs
     :param eval_seed: Seed of the evaluation envs (task ``i`` gets ``eval_seed + i``); ``None``: unseeded
     :param reference_min: Return mapped to 0 per task for the normalised metrics, one entry (a number or
         ``None``) per task (``None``: run minimum)
@@ -1251,12 +1348,30 @@ class ContinualTaskCallback(BaseCallback):
             "wrapper_class", wrapper_class, "a gymnasium wrapper class (or callable) or None"
         )
         self.wrapper_kwargs = check_optional_mapping("wrapper_kwargs", wrapper_kwargs)
+        check_wrapper_kwargs(self.wrapper_class, self.wrapper_kwargs)
         self.eval_env_factory = check_optional_callable(
             "eval_env_factory", eval_env_factory, "a callable task_id -> VecEnv or None"
         )
         if eval_seed is not None:
             check_positive_int("eval_seed", eval_seed, allow_zero=True)  # numpy refuses negative seeds
         self.eval_seed = eval_seed
+        if self.eval_env_factory is not None:
+            # These only shape the default evaluation envs: with a factory they would be silently ignored.
+            ignored = [
+                name
+                for name, value in (
+                    ("wrapper_class", wrapper_class),
+                    ("wrapper_kwargs", wrapper_kwargs),
+                    ("eval_seed", eval_seed),
+                )
+                if value is not None
+            ]
+            if ignored:
+                raise ValueError(
+                    f"{', '.join(f'`{name}`' for name in ignored)} {'is' if len(ignored) == 1 else 'are'} only used by the "
+                    "default evaluation envs, not with `eval_env_factory`, whose envs are used as they are: wrap and seed "
+                    "them in the factory instead"
+                )
         self.reference_min = reference_min
         self.reference_max = reference_max
         self.reference_curves = reference_curves
@@ -1267,6 +1382,8 @@ class ContinualTaskCallback(BaseCallback):
             if threshold is not None:
                 check_finite_float(f"reward_thresholds[{name!r}]", threshold)
         self._output_dir: Optional[str] = None
+        #: Whether a learn() call has started training with this callback (one callback per learn() call)
+        self._trained = False
         self.sequence: Optional[TaskSequence] = None
         if sequence is not None:
             self._set_sequence(sequence)
@@ -1277,8 +1394,20 @@ class ContinualTaskCallback(BaseCallback):
             raise ValueError(f"reward_thresholds for unknown tasks {unknown}, tasks are {sequence.task_names}")
         check_references(self.reference_min, self.reference_max, sequence.task_names)
         check_reference_curves(self.reference_curves, sequence.task_names)
+        if self._given_thresholds and not self.curriculum:
+            raise ValueError(
+                f"`reward_thresholds` {self._given_thresholds} are only used with `curriculum=True` (on schedule every "
+                "phase runs its whole budget): set `curriculum=True`, or give no `reward_thresholds`"
+            )
+        reward_thresholds = [self._given_thresholds.get(task.name, task.reward_threshold) for task in sequence.tasks]
+        if self.curriculum and all(threshold is None for threshold in reward_thresholds):
+            raise ValueError(
+                f"`curriculum=True` needs a return threshold for at least one task of {sequence.task_names}, and none has "
+                "one: give `reward_thresholds={'<task name>': value}` or Task(..., reward_threshold=value); without any, "
+                "every phase runs its whole budget, which is the plain schedule (`curriculum=False`)"
+            )
         self.sequence = sequence
-        self.reward_thresholds = [self._given_thresholds.get(task.name, task.reward_threshold) for task in sequence.tasks]
+        self.reward_thresholds = reward_thresholds
         self._schedule = sequence.schedule()
         self._phase_ends = [phase.end for phase in self._schedule]
         self._reset_state()
@@ -1355,17 +1484,8 @@ class ContinualTaskCallback(BaseCallback):
                 )
 
     def _check_phases_fit_steps(self) -> None:
-        # On schedule, the tasks switch once per vectorized step (n_envs transitions): a phase shorter than
-        # that could be skipped altogether, silently.
-        n_envs = self._n_envs()
-        short = [(index, phase) for index, phase in enumerate(self._schedule) if phase.end - phase.start < n_envs]
-        if short and not self.curriculum:
-            index, phase = short[0]
-            raise ValueError(
-                f"Phase {index} of {self.sequence!r} ({self.sequence.task_names[phase.task_id]!r}, {phase.end - phase.start} "
-                f"steps) is shorter than one vectorized step of the training env (n_envs={n_envs}) and could be skipped: "
-                "give every task at least n_envs steps (a larger `scale` or `n_timesteps`) or use fewer envs"
-            )
+        if not self.curriculum:  # a curriculum switches on returns as well, not at fixed steps
+            check_phases_fit(self.sequence, self._n_envs())
 
     def _resolve_output_dir(self) -> Optional[str]:
         # Made (and checked writable) now rather than when the files are written at the end, which is too late
@@ -1382,6 +1502,13 @@ class ContinualTaskCallback(BaseCallback):
         return log_dir
 
     def _init_callback(self) -> None:
+        if self._trained:
+            # Its phases, evaluations and metrics are those of the run it drove: a second run would either mix into
+            # them or silently replace them, and start its schedule mid-sequence.
+            raise ValueError(
+                "This ContinualTaskCallback already drove a learn() call (its evaluations, phases and metrics are those "
+                "of that run): build a new ContinualTaskCallback for each learn() call"
+            )
         if self.sequence is None:
             self._set_sequence(self._sequence_of_training_env())
         else:
@@ -1400,6 +1527,24 @@ class ContinualTaskCallback(BaseCallback):
             first_name = self.sequence.tasks[self.training_env.get_attr("task_id", indices=0)[0]].name
             for task, eval_env in zip(self.sequence.tasks, self.eval_envs, strict=True):
                 check_same_spaces(training_base, _vec_wrappers(eval_env)[1], first_name, task.name)
+        else:
+            self._check_factory_spaces()
+
+    def _check_factory_spaces(self) -> None:
+        """Refuse an evaluation env of ``eval_env_factory`` that the model cannot act in (it fails at its first evaluation)."""
+        # The spaces the policy sees, less SB3's own VecTransposeImage (predict() transposes images itself).
+        training_env = self.training_env
+        while isinstance(training_env, VecTransposeImage):
+            training_env = training_env.venv
+        for task_id, eval_env in enumerate(self.eval_envs):
+            for kind in ("observation_space", "action_space"):
+                training_space, eval_space = getattr(training_env, kind), getattr(eval_env, kind)
+                if eval_space != training_space:
+                    raise ValueError(
+                        f"`eval_env_factory` returned for task {task_id} ({self.sequence.task_names[task_id]!r}) an env "
+                        f"with {kind} {eval_space}, but the training env has {training_space}: the model cannot be "
+                        "evaluated on it; return an env of that task with the training env's spaces (and wrappers)"
+                    )
 
     def _make_eval_env(self, task_id: int) -> VecEnv:
         if self.eval_env_factory is not None:
@@ -1420,8 +1565,49 @@ class ContinualTaskCallback(BaseCallback):
         )
         return mirror_vec_wrappers(self.training_env, eval_env)
 
+    def _learn_end(self) -> Optional[int]:
+        """The step at which the running learn() call stops: its total, rounded up to whole rollouts when on-policy."""
+        learn_end = getattr(self.model, "_total_timesteps", None)
+        if learn_end is None:
+            return None
+        start = getattr(self.model, "_num_timesteps_at_start", self.num_timesteps)
+        n_steps = getattr(self.model, "n_steps", None)
+        if isinstance(self.model, OnPolicyAlgorithm) and is_int(n_steps) and learn_end > start:
+            rollout = n_steps * self._n_envs()
+            learn_end = start + -(-(learn_end - start) // rollout) * rollout
+        return int(learn_end)
+
+    def _warn_if_learn_is_short(self, step: int) -> None:
+        # A learn() shorter than the schedule leaves phases untrained, and its metrics then describe part of the
+        # sequence only: say so before training rather than let the numbers look like those of a whole run.
+        learn_end = self._learn_end()
+        if self.curriculum or learn_end is None or learn_end >= self._phase_ends[-1]:
+            return
+        not_run = [
+            f"{index} ({self.sequence.task_names[phase.task_id]!r}, steps {phase.start}-{phase.end})"
+            for index, phase in enumerate(self._schedule)
+            if phase.start >= learn_end and phase.end > step
+        ]
+        cut = self._phase_index_at(learn_end - 1) if learn_end > 0 else None
+        cut_text = (
+            f"phase {cut} ({self.sequence.task_names[self._schedule[cut].task_id]!r}) stops at step {learn_end} instead "
+            f"of {self._schedule[cut].end}"
+            if cut is not None and self._schedule[cut].end > learn_end and self._schedule[cut].start < learn_end
+            else ""
+        )
+        warnings.warn(
+            f"learn() stops at step {learn_end}, before the end of {self.sequence!r} at step {self._phase_ends[-1]}: "
+            + "; ".join(part for part in (cut_text, f"phase(s) {', '.join(not_run)} will not run" if not_run else "") if part)
+            + ". The metrics then cover the phases trained only (metrics['phases_not_run'] lists the others); call "
+            "learn(sequence.total_timesteps) to train the whole sequence",
+            UserWarning,
+            stacklevel=2,
+        )
+
     def _on_training_start(self) -> None:
+        self._trained = True
         step = self.num_timesteps
+        self._warn_if_learn_is_short(step)
         self._phase_index = self._phase_index_at(step) if not self.curriculum else 0
         self._phase_starts.append((self._phase_index, step))
         self.training_env.env_method("set_task", self.task_id)
@@ -1556,6 +1742,17 @@ class ContinualTaskCallback(BaseCallback):
             phases.append(Phase(self._schedule[schedule_index].task_id, start, min(phase_end, end)))
         return phases
 
+    def _phases_not_run(self) -> list[dict[str, Any]]:
+        """The scheduled phases after the last one trained (learn() ended first), for the metrics."""
+        if not self.phases:
+            return []
+        last = self._phase_starts[len(self.phases) - 1][0]
+        return [
+            {"index": index, "task_id": phase.task_id, "task": self.sequence.task_names[phase.task_id]}
+            for index, phase in enumerate(self._schedule)
+            if index > last
+        ]
+
     def _logger_dir(self) -> Optional[str]:
         # SB3 gives every logger a folder, a fresh temporary one when nothing is saved: use it only when the
         # logger itself writes files there.
@@ -1585,6 +1782,7 @@ class ContinualTaskCallback(BaseCallback):
             self.metrics["sequence"] = self.sequence.name
             self.metrics["total_timesteps"] = int(step)
             self.metrics["curriculum"] = self.curriculum
+            self.metrics["phases_not_run"] = self._phases_not_run()
             if log_dir:
                 write_metrics(self.metrics, os.path.join(log_dir, "metrics.json"), os.path.join(log_dir, "metrics.csv"))
         finally:
