@@ -9,6 +9,7 @@ The continual tools and the benchmark commands have their own tables (``test_bad
 """
 
 import math
+import zipfile
 
 import gymnasium as gym
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 import torch as th
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 
 from sb3_gtr import GTRPPO, RecurrentGTRPPO
 from sb3_gtr.common.gtr_mixin import NonFiniteEnvironmentError, NonFiniteLossError
@@ -250,3 +252,155 @@ def test_load_for_prediction_only(saved_agents, algorithm):
     with pytest.raises(ValueError, match=r"`clip_range` must be strictly positive .*got 0.0 at progress.*unchanged"):
         model.learn(64)
     assert th.equal(before, flat_parameters(model))
+
+
+BAD_BASE_ARGUMENTS = [
+    (dict(policy="NoPolicy"), r"Unknown `policy` 'NoPolicy': use one of .*Mlp.*Policy"),
+    (dict(policy=None), r"`policy` must be a policy alias .* or a subclass of stable_baselines3's BasePolicy, got None"),
+    (dict(policy=dict), r"`policy` must be a policy alias"),
+    (dict(seed=-1), r"`seed` must be None or an integer in \[0, 2\*\*32 - 1\], got -1"),
+    (dict(seed=2**40), r"`seed` must be None or an integer"),
+    (dict(seed=1.5), r"`seed` must be None or an integer"),
+    (dict(device="foo"), r"`device` must be 'auto', 'cpu', 'cuda'"),
+    (dict(stats_window_size=0), r"`stats_window_size` must be a positive integer"),
+    (dict(stats_window_size="a"), r"`stats_window_size` must be a positive integer"),
+    (dict(use_sde="yes"), r"`use_sde` must be True or False"),
+    (dict(sde_sample_freq="x"), r"`sde_sample_freq` must be an integer"),
+    (dict(verbose="x"), r"`verbose` must be an integer >= 0"),
+    (dict(verbose=-1), r"`verbose` must be an integer >= 0"),
+    (dict(tensorboard_log=123), r"`tensorboard_log` must be None or a folder path"),
+    (dict(policy_kwargs=[1]), r"`policy_kwargs` must be a dict or None"),
+]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("kwargs, match", BAD_BASE_ARGUMENTS)
+def test_bad_base_arguments(algorithm, kwargs, match):
+    algorithm_class, policy = ALGORITHMS[algorithm]
+    kwargs = {"policy": policy, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        algorithm_class(env="NoSuchEnv-v0", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "algorithm, policy, match",
+    [
+        ("GTRPPO", "MlpLstmPolicy", r"Unknown `policy` 'MlpLstmPolicy'.*belong to RecurrentGTRPPO"),
+        ("RecurrentGTRPPO", "MlpPolicy", r"Unknown `policy` 'MlpPolicy'.*feed-forward policies belong to GTRPPO"),
+    ],
+)
+def test_policy_of_the_other_algorithm(algorithm, policy, match):
+    with pytest.raises(ValueError, match=match):
+        ALGORITHMS[algorithm][0](policy, "NoSuchEnv-v0")
+
+
+def test_missing_env_and_buffer_class(tmp_path):
+    with pytest.raises(ValueError, match=r"`env` must be an environment.*got None"):
+        GTRPPO("MlpPolicy", None)
+    with pytest.raises(ValueError, match=r"`rollout_buffer_class` must be None or a rollout buffer class"):
+        GTRPPO("MlpPolicy", "NoSuchEnv-v0", rollout_buffer_class=dict)
+    with pytest.raises(ValueError, match=r"`rollout_buffer_kwargs` must be a dict or None"):
+        GTRPPO("MlpPolicy", "NoSuchEnv-v0", rollout_buffer_kwargs=[1])
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match=r"`tensorboard_log` .* is a file, not a folder"):
+        GTRPPO("MlpPolicy", "NoSuchEnv-v0", tensorboard_log=str(tmp_path / "file"))
+
+
+def test_cuda_without_a_gpu_warns():
+    if th.cuda.is_available():
+        pytest.skip("this machine has CUDA: the warning is for machines without it")
+    with pytest.warns(UserWarning, match=r"`device` 'cuda' was asked for, but CUDA is not available"):
+        GTRPPO("MlpPolicy", "CartPole-v1", device="cuda", n_steps=32, batch_size=16)
+
+
+BAD_LEARN_ARGUMENTS = [
+    (dict(total_timesteps=0), r"`total_timesteps` must be an integer >= 1, got 0"),
+    (dict(total_timesteps=-1), r"`total_timesteps` must be an integer >= 1, got -1"),
+    (dict(total_timesteps=64.5), r"`total_timesteps` must be an integer >= 1, got 64.5 \(float\)"),
+    (dict(total_timesteps=math.nan), r"`total_timesteps` must be an integer >= 1"),
+    (dict(total_timesteps="64"), r"`total_timesteps` must be an integer >= 1, got '64'"),
+    (dict(total_timesteps=None), r"`total_timesteps` must be an integer >= 1, got None"),
+    (dict(callback=123), r"`callback` must be None, a BaseCallback, a callable"),
+    (dict(callback=[None]), r"`callback` must be None, a BaseCallback, a callable"),
+    (dict(callback=BaseCallback), r"`callback` must be a callback instance, got the class BaseCallback"),
+    (dict(log_interval=0), r"`log_interval` must be a positive integer"),
+    (dict(log_interval="x"), r"`log_interval` must be a positive integer"),
+    (dict(tb_log_name="../x"), r"`tb_log_name` must be a run name"),
+    (dict(tb_log_name=123), r"`tb_log_name` must be a run name"),
+    (dict(progress_bar="yes"), r"`progress_bar` must be True or False"),
+    (dict(reset_num_timesteps="no"), r"`reset_num_timesteps` must be True or False"),
+]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("kwargs, match", BAD_LEARN_ARGUMENTS)
+def test_bad_learn_arguments(algorithm, kwargs, match):
+    algorithm_class, policy = ALGORITHMS[algorithm]
+    model = algorithm_class(policy, "CartPole-v1", **SMALL)
+    with pytest.raises(ValueError, match=match):
+        model.learn(**{"total_timesteps": 64, **kwargs})
+    assert model.num_timesteps == 0
+
+
+def test_integral_float_budget_is_accepted():
+    # learn(1e5) is common in user code and in the zoo's YAML
+    assert GTRPPO("MlpPolicy", "CartPole-v1", **SMALL).learn(64.0).num_timesteps == 64
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_learn_without_an_env(saved_agents, algorithm):
+    model = ALGORITHMS[algorithm][0].load(saved_agents[algorithm], device="cpu")
+    with pytest.raises(ValueError, match=r"has no environment to learn from: pass `env` to load\(\) or call set_env"):
+        model.learn(64)
+
+
+def test_load_refuses_unknown_keywords_and_bad_files(saved_agents, tmp_path):
+    with pytest.raises(TypeError, match=r"GTRPPO.load got unknown keyword argument\(s\) 'sigam'; allowed: .*'sigma'"):
+        GTRPPO.load(saved_agents["GTRPPO"], sigam=0.1)
+    with pytest.raises(FileNotFoundError, match=r"No saved agent at .*missing or .*missing.zip"):
+        GTRPPO.load(tmp_path / "missing")
+    (tmp_path / "text.zip").write_text("hello")
+    with pytest.raises(ValueError, match=r"text.zip' is not a zip file written by save\(\)"):
+        GTRPPO.load(tmp_path / "text.zip")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
+        archive.writestr("notes.txt", "not an agent")
+    with pytest.raises(ValueError, match=r"other.zip' is a zip file without a saved agent"):
+        GTRPPO.load(tmp_path / "other.zip")
+
+
+def test_save_refuses_bad_paths_and_arguments(tmp_path):
+    model = GTRPPO("MlpPolicy", "CartPole-v1", **SMALL)
+    # save("model") writes model.zip (SB3's convention, which the zoo relies on, next to its folder "model")
+    (tmp_path / "model.zip").mkdir()
+    with pytest.raises(ValueError, match=r"`path` .*model.zip' is a folder .*: give a file name"):
+        model.save(tmp_path / "model.zip")
+    (tmp_path / "model.zip").rmdir()
+    with pytest.raises(ValueError, match=r"`exclude` must be None or a list of attribute names, got 'policy'"):
+        model.save(tmp_path / "model.zip", exclude="policy")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match=r"Cannot save to .*file/model.zip.*cannot create its folder"):
+        model.save(tmp_path / "file" / "model.zip")
+    assert not (tmp_path / "model.zip").exists()
+
+
+def test_set_parameters_refuses_non_finite_weights():
+    model = GTRPPO("MlpPolicy", "CartPole-v1", **SMALL)
+    parameters = model.get_parameters()
+    next(iter(parameters["policy"].values()))[0] = math.nan
+    with pytest.raises(ValueError, match=r"Refusing parameters: the policy parameter .* contains NaN"):
+        model.set_parameters(parameters)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_predict_on_a_non_finite_observation(algorithm):
+    algorithm_class, policy = ALGORITHMS[algorithm]
+    model = algorithm_class(policy, "CartPole-v1", **SMALL)
+    with pytest.raises(NonFiniteEnvironmentError, match=r"The observation given to predict\(\) contains NaN or inf"):
+        model.predict(np.full(4, np.nan, dtype=np.float32))
+
+
+def test_update_that_breaks_the_policy_says_what_was_applied():
+    """A learning rate far too large: the first step gives finite but absurd weights, the next forward pass NaN."""
+    model = GTRPPO("MlpPolicy", "Pendulum-v1", learning_rate=1e30, **SMALL)
+    with pytest.raises(NonFiniteLossError, match=r"undefined in the update at epoch 0, minibatch 1, after 1 optimizer step"):
+        model.learn(256)

@@ -6,12 +6,27 @@ with PPO, which SB3 checks late (inside training, with a bare ``assert``) or not
 every update.
 """
 
+import math
+import os
+import warnings
+from collections.abc import Mapping
 from typing import Any, Optional, Union
 
 import numpy as np
+import torch as th
+from stable_baselines3.common.buffers import BaseBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import Schedule
 
-from sb3_gtr.common.checks import check_bool, check_finite_float, is_int
+from sb3_gtr.common.checks import (
+    check_bool,
+    check_finite_float,
+    check_optional_mapping,
+    check_positive_int,
+    describe,
+    is_int,
+)
 from sb3_gtr.common.penalties import PENALTY_NAMES
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
 
@@ -193,3 +208,138 @@ def is_zero_everywhere(value: Union[float, Schedule]) -> bool:
     except Exception:
         return False
     return all(_is_number(current) and current == 0 for current in values)
+
+
+#: The largest seed numpy's and gymnasium's generators take.
+MAX_SEED = 2**32 - 1
+
+
+def check_base_arguments(
+    *,
+    policy: Any = None,
+    policy_aliases: Optional[Mapping[str, type]] = None,
+    policy_hint: str = "",
+    env: Any = "",
+    use_sde: bool = False,
+    sde_sample_freq: int = -1,
+    rollout_buffer_class: Any = None,
+    rollout_buffer_kwargs: Any = None,
+    stats_window_size: int = 100,
+    tensorboard_log: Any = None,
+    policy_kwargs: Any = None,
+    verbose: int = 0,
+    seed: Optional[int] = None,
+    device: Any = "auto",
+) -> None:
+    """
+    Check the arguments every SB3 on-policy algorithm takes, which SB3 checks late (a ``TypeError`` deep in
+    ``learn()``) or not at all, raising a ``ValueError`` that names the argument.
+
+    :param policy: The policy alias or class (``None``: not checked, as when loading)
+    :param policy_aliases: The algorithm's ``policy_aliases``
+    :param policy_hint: What to say when ``policy`` is an unknown alias (e.g. which other algorithm takes it)
+    :param env: The environment (``None`` is refused; the default ``""`` means not checked)
+    :param use_sde: Whether gSDE is used, a boolean
+    :param sde_sample_freq: Steps between gSDE noise samples, an integer (<= 0: once per rollout)
+    :param rollout_buffer_class: ``None`` or a rollout buffer class
+    :param rollout_buffer_kwargs: ``None`` or a mapping of keyword arguments
+    :param stats_window_size: Episodes in the rollout statistics, an integer >= 1
+    :param tensorboard_log: ``None`` or a folder path
+    :param policy_kwargs: ``None`` or a mapping of keyword arguments
+    :param verbose: An integer >= 0
+    :param seed: ``None`` or an integer in ``[0, 2**32 - 1]``
+    :param device: ``"auto"``, a torch device or its name (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...)
+    """
+    if policy is not None or policy_aliases is not None:
+        if isinstance(policy, str):
+            if policy_aliases is not None and policy not in policy_aliases:
+                raise ValueError(
+                    f"Unknown `policy` {policy!r}: use one of {', '.join(sorted(policy_aliases))} or a policy class"
+                    f"{policy_hint}."
+                )
+        elif not (isinstance(policy, type) and issubclass(policy, BasePolicy)):
+            raise ValueError(
+                f"`policy` must be a policy alias ({', '.join(sorted(policy_aliases or ()))}) or a subclass of "
+                f"stable_baselines3's BasePolicy, got {describe(policy)}."
+            )
+    if env is None:
+        raise ValueError("`env` must be an environment, a VecEnv or a registered id, got None (load a saved model with load).")
+    check_bool("use_sde", use_sde)
+    if not is_int(sde_sample_freq):
+        raise ValueError(
+            f"`sde_sample_freq` must be an integer (steps between gSDE noise samples, -1: once per rollout), "
+            f"got {describe(sde_sample_freq)}."
+        )
+    if rollout_buffer_class is not None and not (
+        isinstance(rollout_buffer_class, type) and issubclass(rollout_buffer_class, BaseBuffer)
+    ):
+        raise ValueError(
+            f"`rollout_buffer_class` must be None or a rollout buffer class (see sb3_gtr.common.buffers), "
+            f"got {describe(rollout_buffer_class)}."
+        )
+    check_optional_mapping("rollout_buffer_kwargs", rollout_buffer_kwargs)
+    check_optional_mapping("policy_kwargs", policy_kwargs)
+    check_positive_int("stats_window_size", stats_window_size)
+    if tensorboard_log is not None:
+        if not isinstance(tensorboard_log, (str, os.PathLike)):
+            raise ValueError(f"`tensorboard_log` must be None or a folder path, got {describe(tensorboard_log)}.")
+        if os.path.exists(tensorboard_log) and not os.path.isdir(tensorboard_log):
+            raise ValueError(f"`tensorboard_log` {str(tensorboard_log)!r} is a file, not a folder.")
+    check_positive_int("verbose", verbose, allow_zero=True)
+    if seed is not None and (not is_int(seed) or not 0 <= seed <= MAX_SEED):
+        raise ValueError(f"`seed` must be None or an integer in [0, 2**32 - 1], got {describe(seed)}.")
+    if isinstance(device, str) and device == "auto":
+        return
+    try:
+        torch_device = th.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"`device` must be 'auto', 'cpu', 'cuda', 'cuda:<index>' (or another torch device), got {describe(device)}."
+        ) from None
+    if torch_device.type == "cuda" and not th.cuda.is_available():
+        warnings.warn(f"`device` {str(device)!r} was asked for, but CUDA is not available: training runs on the CPU.")
+
+
+def check_learn_arguments(
+    total_timesteps: Any,
+    callback: Any,
+    log_interval: Any,
+    tb_log_name: Any,
+    reset_num_timesteps: Any,
+    progress_bar: Any,
+) -> int:
+    """
+    Check the arguments of ``learn()``, which SB3 takes as they come (``total_timesteps=0`` or ``-1`` train
+    nothing silently, ``log_interval=0`` fails after the first rollout, a bad callback at the first step).
+
+    :param total_timesteps: Steps to train for, an integer >= 1 (an integral float such as ``1e5`` is accepted)
+    :param callback: ``None``, a ``BaseCallback``, a callable ``(locals, globals) -> bool`` or a list of those
+    :param log_interval: ``None`` or an integer >= 1 (rollouts between logs)
+    :param tb_log_name: A run name (a folder name inside ``tensorboard_log``)
+    :param reset_num_timesteps: A boolean
+    :param progress_bar: A boolean
+    :return: ``total_timesteps`` as an ``int``
+    """
+    integral = is_int(total_timesteps) or (
+        isinstance(total_timesteps, (float, np.floating)) and math.isfinite(total_timesteps) and total_timesteps.is_integer()
+    )
+    if not integral or total_timesteps < 1:
+        raise ValueError(f"`total_timesteps` must be an integer >= 1, got {describe(total_timesteps)}.")
+    callbacks = callback if isinstance(callback, list) else [callback]
+    for one in callbacks:
+        if one is None and not isinstance(callback, list):
+            continue
+        if isinstance(one, type):
+            raise ValueError(f"`callback` must be a callback instance, got the class {one.__name__}: call it first.")
+        if not (isinstance(one, BaseCallback) or callable(one)):
+            raise ValueError(
+                "`callback` must be None, a BaseCallback, a callable (locals, globals) -> bool or a list of them, "
+                f"got {describe(one)}."
+            )
+    if log_interval is not None:
+        check_positive_int("log_interval", log_interval)
+    if not isinstance(tb_log_name, str) or not tb_log_name or os.sep in tb_log_name or tb_log_name in (".", ".."):
+        raise ValueError(f"`tb_log_name` must be a run name (a folder name, no path separator), got {describe(tb_log_name)}.")
+    check_bool("reset_num_timesteps", reset_num_timesteps)
+    check_bool("progress_bar", progress_bar)
+    return int(total_timesteps)

@@ -9,6 +9,7 @@ exactly) and handles the padded minibatches of recurrent policies through a mask
 two algorithms differ only in how a minibatch is evaluated.
 """
 
+import inspect
 import io
 import pathlib
 import zipfile
@@ -27,12 +28,14 @@ from stable_baselines3.common.utils import FloatSchedule, explained_variance
 
 from sb3_gtr.common.arguments import (
     as_float_or_schedule,
+    check_base_arguments,
     check_gtr_arguments,
     check_ppo_arguments,
     check_value,
     is_zero_everywhere,
 )
 from sb3_gtr.common.buffers import AnchorLogProbsMixin
+from sb3_gtr.common.checks import check_keywords
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED, anchor_epochs, gtr_policy_loss, masked_mean
 
 #: Samples per no-grad forward pass when evaluating a policy snapshot on the whole rollout.
@@ -52,17 +55,42 @@ def _is_distribution_error(error: ValueError) -> bool:
     return "Expected parameter" in str(error)
 
 
+def _path_name(path: Any) -> str:
+    """A path as it reads in a message (``'model.zip'``, not ``PosixPath('model.zip')``)."""
+    return repr(str(path)) if isinstance(path, (str, pathlib.Path)) else repr(path)
+
+
 def _read_saved_data(path: Union[str, pathlib.Path, io.BufferedIOBase], custom_objects: Optional[dict[str, Any]]) -> Any:
-    """The saved attributes of an agent saved with ``model.save`` (``None`` when there are none), without its weights."""
+    """
+    The saved attributes of an agent saved with ``model.save``, without its weights, or a ``ValueError`` saying
+    why there are none (SB3 names ``model.zip.zip`` for a missing ``model.zip`` and asserts on a zip without data).
+    """
+    if isinstance(path, (str, pathlib.Path)):
+        candidates = [pathlib.Path(path)] + ([] if str(path).endswith(".zip") else [pathlib.Path(f"{path}.zip")])
+        if not any(candidate.is_file() for candidate in candidates):
+            raise FileNotFoundError(f"No saved agent at {' or '.join(map(str, candidates))}.")
     file = open_path(path, "r", verbose=0, suffix="zip")
     try:
         with zipfile.ZipFile(file) as archive:
             if "data" not in archive.namelist():
-                return None
+                raise ValueError(f"{_path_name(path)} is a zip file without a saved agent (no 'data' entry): not from save()?")
             return json_to_data(archive.read("data").decode(), custom_objects=custom_objects)
+    except zipfile.BadZipFile:
+        raise ValueError(f"{_path_name(path)} is not a zip file written by save().") from None
     finally:
         if isinstance(path, (str, pathlib.Path)):
             file.close()
+
+
+def _check_finite_parameters(named_parameters: Iterable[tuple[str, th.Tensor]], refusal: str) -> None:
+    for name, parameter in named_parameters:
+        if not th.isfinite(parameter).all():
+            raise ValueError(f"{refusal}: the policy parameter {name!r} contains NaN or inf values.")
+
+
+def _constructor_arguments(cls: type) -> set[str]:
+    """The keyword arguments ``load`` may change: the constructor's."""
+    return set(inspect.signature(cls.__init__).parameters) - {"self", "policy", "env", "_init_setup_model"}
 
 
 def _check_saved_agent(cls: type, path: Any, data: dict[str, Any]) -> None:
@@ -74,14 +102,15 @@ def _check_saved_agent(cls: type, path: Any, data: dict[str, Any]) -> None:
     if "penalty" not in data:
         base = "sb3_contrib.RecurrentPPO" if saved_recurrent else "stable_baselines3.PPO"
         raise ValueError(
-            f"{path!r} holds an agent saved by another algorithm than {cls.__name__} (policy {policy_name}, no GTR "
+            f"{_path_name(path)} holds an agent saved by another algorithm than {cls.__name__} (policy {policy_name}, no GTR "
             f"arguments), most likely {base}. Load it with {base}.load, or continue training it with GTR through "
             "sb3_gtr.common.adaptation.load_into_gtr(path, env)."
         )
     if saved_recurrent != wants_recurrent:
         other = "RecurrentGTRPPO" if saved_recurrent else "GTRPPO"
         raise ValueError(
-            f"{path!r} holds a {other} agent (policy {policy_name}), not a {cls.__name__} one: load it with {other}.load."
+            f"{_path_name(path)} holds a {other} agent (policy {policy_name}), not a {cls.__name__} one: "
+            f"load it with {other}.load."
         )
 
 
@@ -184,10 +213,28 @@ class GTRMixin:
             self.target_kl,
             allow_full_batch=self._allows_full_batch,
         )
+        check_base_arguments(
+            use_sde=self.use_sde,
+            sde_sample_freq=self.sde_sample_freq,
+            rollout_buffer_class=getattr(self, "rollout_buffer_class", None),
+            rollout_buffer_kwargs=getattr(self, "rollout_buffer_kwargs", None),
+            stats_window_size=self._stats_window_size,
+            tensorboard_log=self.tensorboard_log,
+            policy_kwargs=self.policy_kwargs,
+            verbose=self.verbose,
+            seed=self.seed,
+        )
         self.learning_rate = as_float_or_schedule("learning_rate", self.learning_rate)
         self.clip_range = as_float_or_schedule("clip_range", self.clip_range)
         if self.clip_range_vf is not None:
             self.clip_range_vf = as_float_or_schedule("clip_range_vf", self.clip_range_vf)
+
+    def _check_can_learn(self) -> None:
+        """Refuse ``learn()`` without an environment (a model loaded without ``env``), which SB3 meets with a bare assert."""
+        if self.env is None:  # type: ignore[attr-defined]
+            raise ValueError(
+                f"This {type(self).__name__} has no environment to learn from: pass `env` to load() or call set_env(env)."
+            )
 
     def _setup_gtr(self) -> None:
         """Turn the GTR arguments that accept schedules into schedules; called from ``_setup_model``."""
@@ -273,12 +320,24 @@ class GTRMixin:
         n_anchors = 1
 
         continue_training = True
+        # Optimizer steps of this update so far, for the messages of a failure
+        n_steps = 0
         for epoch in range(self.n_epochs):
             approx_kl_divs = []
             if self._uses_snapshots and epoch > 0:
-                self._store_snapshot(epoch)
+                try:
+                    self._store_snapshot(epoch)
+                except ValueError as error:
+                    where = f"in the snapshot at the start of epoch {epoch}, {self._steps_applied(n_steps)}"
+                    self._explain_distribution_error(error, where, None, "")
+                    raise
             for minibatch, rollout_data in enumerate(self.rollout_buffer.get(self.batch_size)):
-                values, log_prob, entropy, mask = self._evaluate_samples(rollout_data)
+                try:
+                    values, log_prob, entropy, mask = self._evaluate_samples(rollout_data)
+                except ValueError as error:
+                    where = f"in the update at epoch {epoch}, minibatch {minibatch}, {self._steps_applied(n_steps)}"
+                    self._explain_distribution_error(error, where, None, "")
+                    raise
                 values = values.flatten()
                 # Normalize advantage (normalization does not make sense if mini batchsize == 1, see SB3 GH#325)
                 advantages = rollout_data.advantages
@@ -350,6 +409,7 @@ class GTRMixin:
                     self._raise_non_finite(
                         epoch,
                         minibatch,
+                        n_steps,
                         {
                             "policy surrogate": surrogate_loss,
                             f"{self.penalty} trust-region penalty": penalty_loss,
@@ -360,6 +420,7 @@ class GTRMixin:
                     )
                 grad_norms.append(grad_norm.detach())
                 self.policy.optimizer.step()
+                n_steps += 1
 
             self._n_updates += 1
             if not continue_training:
@@ -441,30 +502,75 @@ class GTRMixin:
         try:
             return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)  # type: ignore[misc]
         except ValueError as error:
-            # torch's distributions reject NaN parameters: say whether the observation or the policy caused it.
-            if not _is_distribution_error(error):
-                raise
-            observations = self._last_obs.values() if isinstance(self._last_obs, dict) else [self._last_obs]
-            if not all(np.isfinite(obs).all() for obs in observations if np.issubdtype(obs.dtype, np.floating)):
-                raise NonFiniteEnvironmentError(
-                    f"The environment returned a non-finite observation (NaN or inf) at timestep {self.num_timesteps}. "
-                    "Training was stopped before using it, so the weights are unchanged. "
-                    "VecCheckNan(env, raise_exception=True) finds the step that produces it."
-                ) from error
-            non_finite = [name for name, parameter in self.policy.named_parameters() if not th.isfinite(parameter).all()]
-            if non_finite:
-                raise NonFiniteLossError(
-                    f"The policy's parameters {', '.join(non_finite)} contain NaN or inf values (timestep "
-                    f"{self.num_timesteps}), so its action distribution is undefined."
-                ) from error
+            self._explain_distribution_error(
+                error,
+                f"at timestep {self.num_timesteps}",
+                self._last_obs,
+                "The environment returned a non-finite observation (NaN or inf) at timestep {timestep}. Training was "
+                "stopped before using it, so the weights are unchanged. VecCheckNan(env, raise_exception=True) finds "
+                "the step that produces it.",
+            )
             raise
 
-    def _raise_non_finite(self, epoch: int, minibatch: int, terms: dict[str, th.Tensor]) -> None:
+    def predict(
+        self,
+        observation: Any,
+        state: Optional[tuple[np.ndarray, ...]] = None,
+        episode_start: Optional[np.ndarray] = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, Optional[tuple[np.ndarray, ...]]]:
+        """
+        Get the policy action from an observation (and optional hidden state), as SB3's ``predict``, with a clear
+        error for an observation that holds NaN or inf.
+
+        :param observation: the input observation
+        :param state: The last hidden states (can be None, used in recurrent policies)
+        :param episode_start: The last masks (can be None, used in recurrent policies)
+        :param deterministic: Whether or not to return deterministic actions.
+        :return: the model's action and the next hidden state (used in recurrent policies)
+        """
+        try:
+            return super().predict(observation, state, episode_start, deterministic)  # type: ignore[misc]
+        except ValueError as error:
+            self._explain_distribution_error(
+                error, "in predict()", observation, "The observation given to predict() contains NaN or inf values."
+            )
+            raise
+
+    def _explain_distribution_error(self, error: ValueError, where: str, observation: Any, observation_message: str) -> None:
+        """
+        torch's distributions reject NaN parameters with a message about ``logits`` or ``loc``: say whether the
+        observation or the policy caused it. Returns when ``error`` is something else, for the caller to re-raise.
+        """
+        if not _is_distribution_error(error):
+            return
+        observations = observation.values() if isinstance(observation, dict) else [observation]
+        arrays = [np.asarray(obs) for obs in observations if obs is not None]
+        if not all(np.isfinite(obs).all() for obs in arrays if np.issubdtype(obs.dtype, np.floating)):
+            raise NonFiniteEnvironmentError(observation_message.format(timestep=self.num_timesteps)) from error
+        non_finite = [name for name, parameter in self.policy.named_parameters() if not th.isfinite(parameter).all()]
+        detail = (
+            f"its parameters {', '.join(non_finite)} contain NaN or inf values"
+            if non_finite
+            else "its parameters are finite but give NaN or inf outputs (a learning rate far too large?)"
+        )
+        raise NonFiniteLossError(f"The policy's action distribution is undefined {where}: {detail}.") from error
+
+    @staticmethod
+    def _steps_applied(n_steps: int) -> str:
+        if n_steps == 0:
+            return "before its first optimizer step, so the weights are those of the rollout"
+        return (
+            f"after {n_steps} optimizer step(s) of this update, which were applied (the weights are finite, "
+            "but may be far from the rollout's policy)"
+        )
+
+    def _raise_non_finite(self, epoch: int, minibatch: int, n_steps: int, terms: dict[str, th.Tensor]) -> None:
         bad = [f"{name} = {value.item()}" for name, value in terms.items() if not th.isfinite(value)]
         raise NonFiniteLossError(
             f"Non-finite value in the GTR update at epoch {epoch}, minibatch {minibatch} "
             f"(train/n_updates = {self._n_updates}, after {self.num_timesteps} timesteps): "
-            f"{', '.join(bad)}. Training was stopped before the optimizer step, so the weights are unchanged. "
+            f"{', '.join(bad)}. Training was stopped {self._steps_applied(n_steps)}; the failing step was not applied. "
             "The observations and rewards of the rollout were finite: a value loss that overflows points at rewards "
             "too large for float32 (VecNormalize's norm_reward or a reward scale helps), otherwise lower the "
             "learning rate or max_grad_norm."
@@ -497,8 +603,10 @@ class GTRMixin:
         :return: new model instance with loaded parameters
         """
         data = _read_saved_data(path, custom_objects)
-        if data is not None and "policy_class" in data:
+        if "policy_class" in data:
             _check_saved_agent(cls, path, data)
+        # SB3 sets any keyword as an attribute: a misspelt one would be ignored silently
+        check_keywords(f"{cls.__name__}.load", kwargs, _constructor_arguments(cls))
         return super().load(  # type: ignore[misc]
             path,
             env=env,
@@ -523,7 +631,35 @@ class GTRMixin:
         :param exclude: name of parameters that should be excluded in addition to the default ones
         :param include: name of parameters that might be excluded but should be included anyway
         """
-        for name, parameter in self.policy.named_parameters():
-            if not th.isfinite(parameter).all():
-                raise ValueError(f"Refusing to save a model whose parameter {name!r} contains NaN or inf values.")
-        super().save(path, exclude=exclude, include=include)  # type: ignore[misc]
+        _check_finite_parameters(self.policy.named_parameters(), "Refusing to save a model")
+        for name, names in (("exclude", exclude), ("include", include)):
+            if names is not None and (isinstance(names, str) or not all(isinstance(one, str) for one in names)):
+                raise ValueError(f"`{name}` must be None or a list of attribute names, got {names!r}.")
+        if isinstance(path, (str, pathlib.Path)):
+            # What SB3 writes: `path`, or `path.zip` when it has no suffix
+            target = pathlib.Path(path) if pathlib.Path(path).suffix else pathlib.Path(f"{path}.zip")
+            if target.is_dir():
+                example = str(target / "model")
+                raise ValueError(f"`path` {str(path)!r} is a folder ({target}): give a file name, e.g. {example!r}.")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ValueError(f"Cannot save to {str(path)!r}: cannot create its folder ({error}).") from None
+        try:
+            super().save(path, exclude=exclude, include=include)  # type: ignore[misc]
+        except (OSError, RecursionError) as error:
+            # SB3's open_path retries an unwritable path until the recursion limit
+            raise ValueError(f"Cannot save to {str(path)!r}: {type(error).__name__}.") from None
+
+    def set_parameters(self, load_path_or_dict: Any, exact_match: bool = True, device: Union[th.device, str] = "auto") -> None:
+        """
+        Load parameters from a given zip-file or a nested dictionary containing parameters for different
+        modules (see ``get_parameters``), refusing NaN or inf values in the policy.
+
+        :param load_path_or_dict: Location of the saved model (path or file-like) or a dict of parameters
+        :param exact_match: If True, the given parameters must include parameters for each module and each of their
+            parameters, otherwise raises an Exception
+        :param device: Device on which the code should run.
+        """
+        super().set_parameters(load_path_or_dict, exact_match=exact_match, device=device)  # type: ignore[misc]
+        _check_finite_parameters(self.policy.named_parameters(), "Refusing parameters")

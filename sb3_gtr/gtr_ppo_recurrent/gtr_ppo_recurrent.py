@@ -6,7 +6,7 @@ from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
-from sb3_gtr.common.arguments import check_ppo_arguments
+from sb3_gtr.common.arguments import check_base_arguments, check_learn_arguments, check_ppo_arguments
 from sb3_gtr.common.buffers import GTRRecurrentDictRolloutBuffer, GTRRecurrentRolloutBuffer
 from sb3_gtr.common.gtr_mixin import GTRMixin
 from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
@@ -138,6 +138,21 @@ class RecurrentGTRPPO(GTRMixin, RecurrentPPO):
             target_kl,
             allow_full_batch=self._allows_full_batch,
         )
+        check_base_arguments(
+            policy=policy,
+            policy_aliases=self.policy_aliases,
+            policy_hint=" (feed-forward policies belong to GTRPPO)",
+            # `load` builds the model without an environment first
+            env=env if _init_setup_model else "",
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+        )
         super().__init__(
             policy,
             env,
@@ -206,6 +221,10 @@ class RecurrentGTRPPO(GTRMixin, RecurrentPPO):
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> SelfRecurrentGTRPPO:
+        total_timesteps = check_learn_arguments(
+            total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar
+        )
+        self._check_can_learn()
         return super().learn(
             total_timesteps=total_timesteps,
             callback=callback,
