@@ -260,3 +260,46 @@ def test_push_to_hub_then_load_from_hub(trained, tmp_path, monkeypatch):
     # ... and GTRPPO.load brings it back in user code
     model = GTRPPO.load(tmp_path / "downloaded" / "gtr_ppo" / "CartPole-v1_1" / "CartPole-v1.zip", device="cpu")
     assert model.sigma(1.0) == 0.5 and model.predict(np.zeros(4, dtype=np.float32), deterministic=True)[0] in (0, 1)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["-n", "0"], "-n/--n-timesteps must be a positive number of steps, or -1 for the YAML entry's n_timesteps, got 0"),
+        (["-n", "-5"], "-n/--n-timesteps must be a positive number of steps"),
+        (["--num-threads", "0"], "--num-threads must be >= 1, or -1 for torch's default, got 0"),
+        (["--device", "foo"], "--device must be auto, cpu, cuda or cuda:<index>, got 'foo'"),
+        (["--n-trials", "0"], "--n-trials must be >= 1, got 0"),
+        (["--storage", "notaurl"], "--storage must be a database URL"),
+        (["-params", "sigma:lin_0.5"], "-params: every value must be a Python literal (SyntaxError"),
+        (["-params", "penalty:gauss"], "-params: every value must be a Python literal"),
+        (["-params", "n_envs:0"], "n_envs must be an integer >= 1, got 0"),
+        (["-params", "n_envs:1.5"], "n_envs must be an integer >= 1, got 1.5"),
+        (["-params", "frame_stack:-1"], "frame_stack must be an integer >= 1, got -1"),
+        (["-params", "n_timesteps:-5"], "n_timesteps must be a number >= 1, got -5"),
+        (["--conf-file", "missing.yml"], "--conf-file missing.yml does not exist"),
+    ],
+)
+def test_train_arguments_refused_before_the_zoo_starts(extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        prepare_train_args(["--algo", "gtr_ppo", "--env", "CartPole-v1", *extra])
+    assert message in str(exit_info.value)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("CartPole-v1: [1, 2\n", "is not valid YAML"),
+        ("- 1\n- 2\n", "must map environment ids to hyperparameters"),
+        ("CartPole-v1: 5\n", "the entry 'CartPole-v1' of"),
+    ],
+)
+def test_conf_files_refused_with_their_name(tmp_path, content, message):
+    conf_file = tmp_path / "mine.yml"
+    conf_file.write_text(content)
+    with pytest.raises(SystemExit, match=message) as exit_info:
+        prepare_train_args(["--algo", "gtr_ppo", "--env", "CartPole-v1", "--conf-file", str(conf_file)])
+    assert str(conf_file) in str(exit_info.value)
+    (tmp_path / "folder.yml").mkdir()
+    with pytest.raises(SystemExit, match="is a folder"):
+        prepare_train_args(["--algo", "gtr_ppo", "--env", "CartPole-v1", "--conf-file", str(tmp_path / "folder.yml")])

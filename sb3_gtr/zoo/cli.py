@@ -86,8 +86,57 @@ def _parse_train_args(args: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--gym-packages", type=str, nargs="+", default=[])
     parser.add_argument("-optimize", "--optimize-hyperparameters", action="store_true")
     parser.add_argument("--num-threads", type=int, default=None)
-    known, _ = parser.parse_known_args(list(args))
+    parser.add_argument("-n", "--n-timesteps", type=int, default=-1)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--n-trials", type=int, default=None)
+    parser.add_argument("--storage", default=None)
+    try:
+        known, _ = parser.parse_known_args(list(args))
+    except (NameError, SyntaxError, TypeError, ValueError) as error:
+        # The zoo's StoreDict evaluates each `-params` value as Python: a bare word is a NameError there
+        raise SystemExit(
+            f"error: -params: every value must be a Python literal ({type(error).__name__}: {error}); quote "
+            "strings and schedules, e.g. -params penalty:\"'kl'\" clip_range:\"'lin_0.2'\" sigma:0.3"
+        ) from None
+    check_train_args(known)
     return known
+
+
+def check_train_args(known: argparse.Namespace) -> None:
+    """
+    Refuse the values of ``train`` / ``optimize`` that the zoo takes silently (``-n 0`` trains the YAML's
+    whole budget, ``--num-threads 0`` torch's default) or fails on late, after creating its log folder.
+
+    :param known: The arguments parsed by :func:`_parse_train_args`
+    :raises SystemExit: with the explanation
+    """
+    import torch as th
+
+    if known.n_timesteps == 0 or known.n_timesteps < -1:
+        raise SystemExit(
+            f"error: -n/--n-timesteps must be a positive number of steps, or -1 for the YAML entry's n_timesteps, "
+            f"got {known.n_timesteps}"
+        )
+    if known.num_threads is not None and (known.num_threads == 0 or known.num_threads < -1):
+        raise SystemExit(f"error: --num-threads must be >= 1, or -1 for torch's default, got {known.num_threads}")
+    if known.device != "auto":
+        try:
+            th.device(known.device)
+        except (RuntimeError, TypeError):
+            raise SystemExit(f"error: --device must be auto, cpu, cuda or cuda:<index>, got {known.device!r}") from None
+    if known.n_trials is not None and known.n_trials < 1:
+        raise SystemExit(f"error: --n-trials must be >= 1, got {known.n_trials}")
+    if known.storage is not None and not known.storage.endswith(".log"):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(known.storage)
+        except ArgumentError:
+            raise SystemExit(
+                f"error: --storage must be a database URL (e.g. sqlite:///study.db, mysql://...) or a journal file "
+                f"ending in .log, got {known.storage!r}"
+            ) from None
 
 
 def check_gtr_hyperparams(algo: str, env_id: str, conf_file: Path, overrides: Optional[dict[str, Any]] = None) -> None:
@@ -101,11 +150,20 @@ def check_gtr_hyperparams(algo: str, env_id: str, conf_file: Path, overrides: Op
     :param overrides: Hyperparameters given with ``-params``
     :raises SystemExit: with the explanation
     """
-    hyperparams_dict = yaml.safe_load(conf_file.read_text()) or {}
-    if env_id in hyperparams_dict:
-        entry = dict(hyperparams_dict[env_id])
-    elif "default" in hyperparams_dict:
-        entry = dict(hyperparams_dict["default"])
+    try:
+        hyperparams_dict = yaml.safe_load(conf_file.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise SystemExit(f"error: --conf-file {conf_file} is not valid YAML: {error}") from None
+    if not isinstance(hyperparams_dict, dict):
+        raise SystemExit(f"error: --conf-file {conf_file} must map environment ids to hyperparameters")
+    key = env_id if env_id in hyperparams_dict else "default" if "default" in hyperparams_dict else None
+    if key is not None:
+        if not isinstance(hyperparams_dict[key], dict):
+            raise SystemExit(
+                f"error: the entry {key!r} of {conf_file} must map hyperparameter names to values, "
+                f"got {hyperparams_dict[key]!r}"
+            )
+        entry = dict(hyperparams_dict[key])
     else:
         # Entries only there to be merged into others (YAML anchors such as ``gtr-defaults``) are not env ids
         known = ", ".join(sorted(key for key in hyperparams_dict if not key.endswith("-defaults")))
@@ -116,6 +174,13 @@ def check_gtr_hyperparams(algo: str, env_id: str, conf_file: Path, overrides: Op
             f"or pass your own file with --conf-file my_{algo}.yml."
         )
     entry.update(overrides or {})
+    for name in ("n_envs", "frame_stack"):
+        value = entry.get(name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SystemExit(f"error: {name} must be an integer >= 1, got {value!r} (entry {env_id!r} of {conf_file})")
+    n_timesteps = entry.get("n_timesteps", 1)
+    if isinstance(n_timesteps, bool) or not isinstance(n_timesteps, (int, float)) or not n_timesteps >= 1:
+        raise SystemExit(f"error: n_timesteps must be a number >= 1, got {n_timesteps!r} (entry {env_id!r} of {conf_file})")
     algo_class = GTR_ALGOS[algo][0]
     accepted = set(inspect.signature(algo_class.__init__).parameters) - {"self", "env", "_init_setup_model"}
     unknown = sorted(set(entry) - accepted - ZOO_KEYS)
@@ -176,6 +241,9 @@ def prepare_train_args(args: Sequence[str], optimize: bool = False) -> list[str]
         args += ["--conf-file", str(conf_file)]
     else:
         conf_file = Path(known.conf_file)
+        if conf_file.suffix in {".yml", ".yaml"} and not conf_file.is_file():
+            what = "is a folder" if conf_file.is_dir() else "does not exist"
+            raise SystemExit(f"error: --conf-file {conf_file} {what}: give a YAML file of hyperparameters")
     # An unknown environment is reported by the zoo (with the closest registered id); a custom file that
     # is not YAML (a .py file or a Python module) is the zoo's business too.
     if conf_file.suffix in {".yml", ".yaml"} and conf_file.is_file() and _env_is_registered(known.env, known.gym_packages):
