@@ -27,6 +27,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_gtr import GTRPPO
+from sb3_gtr.common.arguments import MAX_SEED
 
 DEFAULT_ENV = "Pendulum-v1"
 #: 12 rollouts of Pendulum-v1's 4 envs x 1,024 steps (the budget of tests/test_learning.py)
@@ -195,10 +196,21 @@ def main(argv: Optional[list[str]] = None) -> None:
     ):
         if value < 1:
             parser.error(f"{flag} must be a positive integer, got {value}")
+    if not 0 <= args.seed <= MAX_SEED:
+        parser.error(f"--seed must be an integer in [0, 2**32 - 1], got {args.seed}")
     try:
         read_hyperparams(args.env)
     except ValueError as error:
         parser.error(str(error))
+    if args.output_dir == "":
+        parser.error("--output-dir must be a folder path, got ''")
+    try:
+        # Created now, not after the untrained evaluation: a path that cannot be a folder fails before any work
+        os.makedirs(args.output_dir, exist_ok=True)
+    except OSError as error:
+        parser.error(f"--output-dir {args.output_dir!r} cannot be created: {error.strerror}")
+    if not os.access(args.output_dir, os.W_OK):
+        parser.error(f"--output-dir {args.output_dir!r} is not writable")
     run_demo(
         args.env,
         args.timesteps,

@@ -41,6 +41,8 @@ def test_demo_uses_the_packaged_hyperparameters():
         (["--num-threads", "0"], "--num-threads must be a positive integer, got 0"),
         (["--eval-episodes", "-1"], "--eval-episodes must be a positive integer, got -1"),
         (["--timesteps", "ten"], "argument --timesteps: invalid int value: 'ten'"),
+        (["--seed", "-1"], r"--seed must be an integer in \[0, 2\*\*32 - 1\], got -1"),
+        (["--seed", str(2**40)], r"--seed must be an integer in \[0, 2\*\*32 - 1\]"),
     ],
 )
 def test_demo_bad_arguments(argv, message, capsys, tmp_path):
@@ -56,3 +58,13 @@ def test_import_prints_nothing():
     result = subprocess.run([sys.executable, "-c", "import sb3_gtr"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     assert result.stdout == "" and result.stderr == ""
+
+
+@pytest.mark.parametrize("make_output_dir", ["a file", "under a file"])
+def test_demo_output_dir_checked_before_training(tmp_path, capsys, make_output_dir):
+    (tmp_path / "file").write_text("")
+    output_dir = tmp_path / "file" if make_output_dir == "a file" else tmp_path / "file" / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main(["--output-dir", str(output_dir)])
+    assert exit_info.value.code == 2
+    assert re.search(r"--output-dir '.*' cannot be created: (File exists|Not a directory)", capsys.readouterr().err)
