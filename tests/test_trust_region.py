@@ -130,3 +130,55 @@ def test_token_level_use_outside_sb3():
 )
 def test_anchor_epochs(epoch, window, expected):
     assert list(anchor_epochs(epoch, window)) == expected
+
+
+def reference_loss(log_prob, old_log_prob, advantages, anchor_log_probs, clip_range, sigma, penalty_coef, mask):
+    """The objective written out with the operations of gtr_policy_loss, without any check."""
+    ratio = th.exp(log_prob - old_log_prob)
+    surrogate = th.min(advantages * ratio, advantages * th.clamp(ratio, 1 - clip_range, 1 + clip_range))
+    log_ratios = th.clamp(log_prob.unsqueeze(-1) - anchor_log_probs, -20.0, 20.0)
+    variance = sigma**2
+    penalty = (variance * -th.expm1(-((th.exp(log_ratios) - 1.0) ** 2) / (2.0 * variance))).mean(dim=-1)
+    coefficient = th.abs(advantages) / clip_range if penalty_coef == "advantage" else penalty_coef
+    return -th.mean(surrogate[mask]), th.mean((coefficient * penalty)[mask])
+
+
+@pytest.mark.parametrize("penalty_coef", ["advantage", 0.3])
+@pytest.mark.parametrize("dtype", [th.float32, th.float64])
+def test_valid_inputs_give_the_same_bits_as_the_formula(penalty_coef, dtype):
+    """The argument checks (issue 9) change nothing for valid inputs, down to the last bit."""
+    log_prob, old_log_prob, advantages, anchor_log_probs = (x.to(dtype) for x in make_batch(batch_size=64))
+    mask = th.arange(64) % 5 != 0
+    loss = gtr_policy_loss(
+        log_prob, old_log_prob, advantages, anchor_log_probs, clip_range=0.2, sigma=0.5, penalty_coef=penalty_coef, mask=mask
+    )
+    surrogate, penalty = reference_loss(log_prob, old_log_prob, advantages, anchor_log_probs, 0.2, 0.5, penalty_coef, mask)
+    assert th.equal(loss.surrogate_loss, surrogate) and th.equal(loss.penalty_loss, penalty)
+
+
+def test_checks_read_no_tensor_value(monkeypatch):
+    """
+    The loss runs for every minibatch: its checks may look at shapes and dtypes only. Reading a value
+    (``.item()``, ``bool(tensor)``, ``.any()`` ...) would synchronise with the device on a GPU.
+    """
+    log_prob, old_log_prob, advantages, anchor_log_probs = make_batch()
+    mask = th.arange(32) < 30
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a tensor value was read")
+
+    for method in ("item", "tolist", "any", "all", "__bool__", "__float__", "__int__", "numpy"):
+        monkeypatch.setattr(th.Tensor, method, forbidden)
+    for penalty in ("gaussian", "pearson", "kl", "none"):
+        for coef in ("advantage", 0.1):
+            gtr_policy_loss(
+                log_prob, old_log_prob, advantages, anchor_log_probs, penalty=penalty, penalty_coef=coef, mask=mask
+            )
+    gtr_policy_loss(log_prob, old_log_prob, advantages)
+    mixture_penalty(log_prob, anchor_log_probs)
+    masked_mean(advantages, mask)
+    masked_mean(advantages)
+    monkeypatch.undo()
+    with pytest.raises(AssertionError, match="a tensor value was read"):  # the patch does catch a read
+        monkeypatch.setattr(th.Tensor, "__bool__", forbidden)
+        bool(log_prob[0] > 0)
