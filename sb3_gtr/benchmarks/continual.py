@@ -49,6 +49,7 @@ import pathlib
 import shlex
 import shutil
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -237,10 +238,18 @@ def resolve_setup(
         since they are meant for that policy)
     :param normalize: ``None``: as the suite recommends; ``True``: always (with ``normalize_kwargs``, else the
         suite's, else VecNormalize's defaults); ``False``: never
-    :param normalize_kwargs: Keyword arguments of ``VecNormalize`` (``None``: the suite's)
+    :param normalize_kwargs: Keyword arguments of ``VecNormalize`` (``None``: the suite's); not with
+        ``normalize=False``
     :return: ``policy`` (as a name, see :func:`policy_name`), ``policy_kwargs`` and ``normalize_kwargs`` (``None``:
         no ``VecNormalize``)
+    :raises BadArgument: If ``normalize_kwargs`` is given with ``normalize=False``
     """
+    if normalize is False and normalize_kwargs is not None:
+        # They would be dropped without a word: the user asked for two contradicting things.
+        raise BadArgument(
+            f"--normalize-kwargs {_dumps(normalize_kwargs)} is given with --no-normalize, which uses no VecNormalize: "
+            "drop one of them"
+        )
     recommended = suite_recommendations(sequence)
     suite_policy = recommended["policy"]
     if policy is None:
@@ -503,6 +512,69 @@ def default_output_dir(suite: str) -> pathlib.Path:
     return pathlib.Path("results") / suite
 
 
+def prepare_output_dir(
+    folder: Union[str, pathlib.Path], flag: str = "--output-dir", given: Optional[str] = None, create: bool = True
+) -> pathlib.Path:
+    """
+    Check, before any job or run, that an output folder can be created and written, and create it: a folder that
+    cannot be written found once the work is done loses the work (or, for the runner, fails with a traceback).
+
+    :param folder: The folder (created with its parents when missing)
+    :param flag: The command-line flag that gave it, for the message
+    :param given: The value given to the flag when it is not the folder itself (a path prefix, kwargs), for the message
+    :param create: Create the folder; ``False``: leave it as it is and only check that it could be created and
+        written (for a folder that the jobs create themselves)
+    :return: The folder
+    :raises BadArgument: If the folder (or its nearest existing parent) is a file, or cannot be created or written
+    """
+    folder = pathlib.Path(folder)
+    shown = f"{flag} {str(folder) if given is None else given!r}" + ("" if given is None else f" (folder {folder})")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise BadArgument(f"{shown}: {existing} is a file, not a folder")
+    try:
+        # Write access tested by writing: os.access says yes to root even where nothing can be written (/proc).
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        else:
+            with tempfile.TemporaryDirectory(dir=existing):
+                pass
+    except OSError as error:
+        raise BadArgument(f"{shown}: cannot create or write in it: {_error_text(error)}") from None
+    return folder
+
+
+def output_prefix(
+    output: Union[str, pathlib.Path], name: str, suffixes: Sequence[str] = (".json", ".md", ".rst")
+) -> pathlib.Path:
+    """
+    The path prefix of a benchmark's result files (``<prefix>.json`` ...), checked before the first run: a folder
+    (an existing one, or a path ending with ``/``) holds the files as ``<folder>/<name>.json`` ..., rather than
+    getting them written next to it as ``<folder>.json``; the folder of the files is created and must be writable.
+
+    :param output: The ``--output`` value
+    :param name: The file name used inside a folder (the benchmark's name)
+    :param suffixes: The suffixes of the files written
+    :return: The prefix
+    :raises BadArgument: If ``output`` is empty, one of the files would be a folder, or the folder cannot be written
+    """
+    text = str(output)
+    if not text.strip():
+        raise BadArgument(f"--output must be a path prefix of the result files (or a folder), got {text!r}")
+    prefix = pathlib.Path(text)
+    if text.endswith(("/", os.sep)) or prefix.is_dir():
+        prefix = prefix / name
+    for suffix in suffixes:
+        if pathlib.Path(f"{prefix}{suffix}").is_dir():
+            raise BadArgument(f"--output {text!r}: {prefix}{suffix} is a folder, the result file cannot be written")
+    prepare_output_dir(prefix.parent, "--output", given=text)
+    return prefix
+
+
 def job_dir(output_dir: Union[str, pathlib.Path], method: str, seed: int) -> pathlib.Path:
     """
     :param output_dir: The benchmark's output folder
@@ -552,6 +624,31 @@ def _clear_job_dir(directory: pathlib.Path) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+
+
+def build_model(config: Mapping[str, Any], env: Any, device: Optional[str] = None, **extra: Any) -> Any:
+    """
+    The model of a job, as the job builds it: used by :func:`run_job` and by :func:`validate_jobs`, so that the
+    check before the jobs builds the very model each job will train.
+
+    :param config: The job's settings (of :func:`job_settings`) with ``method_kwargs`` and ``seed``
+    :param env: The training env
+    :param device: Torch device (``None``: the job's ``device``)
+    :param extra: Further keyword arguments of the algorithm (``_init_setup_model`` ...)
+    :return: The ``GTRPPO`` (or ``RecurrentGTRPPO``) model
+    """
+    algorithm_class, policy = resolve_policy(config["policy"])
+    return algorithm_class(
+        policy,
+        env,
+        policy_kwargs=config["policy_kwargs"],
+        seed=config["seed"],
+        device=config["device"] if device is None else device,
+        verbose=0,
+        **config["algo_kwargs"],
+        **config["method_kwargs"],
+        **extra,
+    )
 
 
 def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
@@ -611,17 +708,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
             env = make_continual_vec_env(sequence, n_envs=config["n_envs"], seed=config["seed"])
             if config["normalize_kwargs"] is not None:
                 env = VecNormalize(env, **config["normalize_kwargs"])
-            algorithm_class, policy = resolve_policy(config["policy"])
-            model = algorithm_class(
-                policy,
-                env,
-                policy_kwargs=config["policy_kwargs"],
-                seed=config["seed"],
-                device=config["device"],
-                verbose=0,
-                **config["algo_kwargs"],
-                **config["method_kwargs"],
-            )
+            model = build_model(config, env)
             callback = ContinualTaskCallback(
                 sequence,
                 eval_freq=config["eval_freq"],
@@ -638,7 +725,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
             raise
         done = {
             "config": job_config_json(config),
-            "algorithm": algorithm_class.__name__,
+            "algorithm": type(model).__name__,
             "num_timesteps": int(model.num_timesteps),
             "wall_time_s": wall_time,
             "num_threads": th.get_num_threads(),  # as set, read back: what the job trained with
@@ -1090,14 +1177,24 @@ def check_seeds(seeds: Sequence[Any], flag: str = "--seeds") -> list[int]:
 
 
 def _check_device(device: Any) -> None:
+    """Refuse a device torch does not know, or one this machine lacks (torch would fail in every job, or SB3 fall back)."""
     import torch as th
 
     if device == "auto":
         return
     try:
-        th.device(device)
+        parsed = th.device(device)
     except (RuntimeError, TypeError, ValueError) as error:
         raise BadArgument(f"--device {device!r}: {_error_text(error)} (use cpu, cuda, cuda:<n>, mps or auto)") from error
+    if parsed.type == "cuda":
+        available, count = th.cuda.is_available(), th.cuda.device_count()
+        if not available or (parsed.index is not None and parsed.index >= count):
+            raise BadArgument(
+                f"--device {device!r}: there is no such CUDA device here (torch.cuda.is_available() is {available}, "
+                f"torch.cuda.device_count() is {count}); use cpu, auto (a GPU when there is one) or an existing cuda:<n>"
+            )
+    elif parsed.type == "mps" and not th.backends.mps.is_available():
+        raise BadArgument(f"--device {device!r}: MPS is not available here (torch.backends.mps.is_available() is False)")
 
 
 def _suite_parameters(suite: str) -> str:
@@ -1227,9 +1324,11 @@ def validate_jobs(
     sequence: TaskSequence, settings: Mapping[str, Any], methods: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     """
-    Build once, in this process, what every job builds: the suite's environments (with ``VecNormalize``), the policy,
-    and each method's model with the shared hyperparameters, so that a bad setting fails here, before any job starts
-    or any folder is written, with a message naming its flag, instead of in every job. Warns when a rollout
+    Build once, in this process, what every job builds: the suite's environments (every task's, with
+    ``VecNormalize``), the policy, and each method's model with the shared hyperparameters (by :func:`build_model`, as
+    the job does, on the CPU), and check the schedule as the job's callback does (no phase shorter than ``n_envs``
+    steps), so that a bad setting fails here, before any job starts or any folder is written, with a message naming its
+    flag, instead of in every job. Warns when a rollout
     (``n_steps * n_envs`` steps) is longer than a phase or than the whole sequence: the policy is then not updated
     between some task switches (or not at all), which a quick run at a small ``--scale`` easily hits.
 
@@ -1241,9 +1340,14 @@ def validate_jobs(
     """
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from sb3_gtr.common.continual import make_continual_vec_env
+    from sb3_gtr.common.continual import check_phases_fit, make_continual_vec_env
 
-    algorithm_class, policy = resolve_policy(settings["policy"])
+    algorithm_class, _ = resolve_policy(settings["policy"])
+    # What the job's callback refuses when its training starts, refused here for every job at once.
+    try:
+        check_phases_fit(sequence, settings["n_envs"])
+    except ValueError as error:
+        raise BadArgument(f"--scale {settings['scale']:g} / --n-envs {settings['n_envs']}: {error}") from None
     allowed = _algorithm_parameters(algorithm_class)
     algo_kwargs = dict(settings["algo_kwargs"])
     unknown = sorted(set(algo_kwargs) - set(allowed))
@@ -1260,6 +1364,8 @@ def validate_jobs(
             )
     try:
         env = make_continual_vec_env(sequence, n_envs=settings["n_envs"], seed=0)
+        # Every task's environment, as the job's callback builds them before its first step (once is enough here).
+        env.env_method("build_task_envs", indices=[0])
     except ImportError as error:
         raise BadArgument(f"--suite {settings['suite']}: cannot build its environments: {_error_text(error)}") from error
     except Exception as error:
@@ -1276,23 +1382,19 @@ def validate_jobs(
                     f"--normalize-kwargs {_dumps(settings['normalize_kwargs'])}: {_error_text(error)}"
                 ) from error
 
-        def build(kwargs: Mapping[str, Any], setup: bool = True) -> Any:
-            # On the CPU whatever the jobs' device: the check needs no accelerator (--device is checked by job_settings).
-            model = algorithm_class(
-                policy,
-                env,
-                policy_kwargs=settings["policy_kwargs"],
-                device="cpu",
-                verbose=0,
-                _init_setup_model=False,
-                **kwargs,
-            )
-            if setup:
-                model._setup_model()
-            return model
+        def build(method_kwargs: Mapping[str, Any], shared: bool = True, **extra: Any) -> Any:
+            # The job's own model (build_model), with or without the shared hyperparameters; on the CPU whatever the
+            # jobs' device: the check needs no accelerator (--device is checked by job_settings).
+            config = {
+                **settings,
+                "algo_kwargs": algo_kwargs if shared else {},
+                "method_kwargs": dict(method_kwargs),
+                "seed": 0,
+            }
+            return build_model(config, env, device="cpu", **extra)
 
         try:
-            bare = build({}, setup=False)
+            bare = build({}, shared=False, _init_setup_model=False)
             bare._setup_lr_schedule()
             bare.policy_class(
                 bare.observation_space, bare.action_space, bare.lr_schedule, use_sde=bare.use_sde, **bare.policy_kwargs
@@ -1306,16 +1408,21 @@ def validate_jobs(
         info: dict[str, Any] = {"algorithm": algorithm_class, "n_steps": {}, "n_epochs": {}}
         for name, kwargs in methods.items():
             try:
-                model = build({**algo_kwargs, **kwargs})
+                model = build(kwargs)
             except Exception as error:
                 try:
-                    build(dict(kwargs))
+                    build(kwargs, shared=False)
                 except Exception:  # the method fails on its own: its kwargs are to blame
                     raise BadArgument(
                         f"--method-kwargs: method {name!r} ({_dumps(dict(kwargs))}): {_error_text(error)}"
                     ) from error
                 raise BadArgument(f"--algo-kwargs {_dumps(algo_kwargs)}: {_error_text(error)}") from error
             info["n_steps"][name], info["n_epochs"][name] = int(model.n_steps), int(model.n_epochs)
+            if model.tensorboard_log is not None:
+                # Each job creates it at its first step: one that cannot be created would fail every job there.
+                flag = "--algo-kwargs" if "tensorboard_log" in algo_kwargs else f"--method-kwargs (method {name!r})"
+                shown = _dumps(algo_kwargs if "tensorboard_log" in algo_kwargs else dict(kwargs))
+                prepare_output_dir(model.tensorboard_log, f"{flag} {shown}: tensorboard_log", create=False)
     finally:
         env.close()
     _warn_about_rollouts(sequence, settings["n_envs"], sorted(set(info["n_steps"].values())))
@@ -1406,7 +1513,8 @@ def run_benchmark(
     :param verbose: Show the progress and log lines
     :return: The report: ``settings``, ``methods``, ``ran``, ``skipped``, ``busy`` (jobs left alone because another
         process holds their folder), ``failed``, ``missing``, ``per_seed``, ``rows``, ``normalization`` and ``files``
-    :raises BadArgument: Before any job starts or any folder is written, for a setting no job could run with
+    :raises BadArgument: Before any job starts or any folder is written, for a setting no job could run with; also for
+        an ``output_dir`` that is a file or cannot be created or written (checked last, before the first job)
     :raises ~sb3_gtr.benchmarks._workers.Interrupted: On ``SIGINT`` or ``SIGTERM`` while jobs run, once every worker
         is stopped (finished jobs are kept: a rerun resumes)
     :raises NothingToAggregate: If no job of the run has finished
@@ -1446,8 +1554,7 @@ def run_benchmark(
         num_threads=num_threads,
     )
     validate_jobs(sequence, settings, resolved)
-    output_dir = pathlib.Path(output_dir if output_dir is not None else default_output_dir(suite))
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = prepare_output_dir(output_dir if output_dir is not None else default_output_dir(suite))
 
     def log(message: str) -> None:
         if verbose:

@@ -61,6 +61,7 @@ from sb3_gtr.benchmarks.continual import (
     load_job,
     non_negative_int,
     positive_int,
+    prepare_output_dir,
     reject_repeats,
     resolve_methods,
     run_metrics,
@@ -449,14 +450,15 @@ def run_sweep(
     :param n_startup_trials: Random trials after the defaults' trial, before TPE
     :param sampler_seed: Seed of the Optuna sampler
     :param storage: Optuna storage URL (``None``: ``sqlite:///<output-dir>/study.db``)
-    :param study_name: Study name (``None``: ``gtr-sweep-<suite>``)
+    :param study_name: Study name, not empty (``None``: ``gtr-sweep-<suite>``)
     :param output_dir: Output folder (``None``: ``results/sweep-<suite>``)
     :param command: The command line to record
     :param verbose: Show the progress and log lines
     :return: The report: ``settings``, ``objective``, ``rows`` (finished trials, best first), ``baseline``,
         ``best``, ``normalization`` and ``files``
     :raises ~sb3_gtr.benchmarks.continual.BadArgument: Before anything trains (the study included), for a setting no
-        job could run with, or a storage or study that cannot be used
+        job could run with, a storage or study that cannot be used, an empty ``study_name``, or an ``output_dir`` that
+        is a file or cannot be created or written
     :raises ~sb3_gtr.benchmarks._workers.Interrupted: On ``SIGINT`` or ``SIGTERM`` while jobs run, once every worker is
         stopped; the trial is marked interrupted and run again, in the same folder, by the next call
     :raises SweepError: If jobs fail, or another process is running one of them
@@ -477,6 +479,9 @@ def run_sweep(
     if not _is_int(sampler_seed) or not 0 <= sampler_seed <= MAX_SAMPLER_SEED:
         raise BadArgument(f"--sampler-seed must be an integer in [0, {MAX_SAMPLER_SEED}], got {sampler_seed!r}")
     seeds = check_seeds(seeds)
+    if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
+        # An empty name used to fall back to the default study silently, resuming (or mixing into) another sweep.
+        raise BadArgument(f"--study-name must be a non-empty name, got {study_name!r} (leave it out for gtr-sweep-{suite})")
     if algo_kwargs is not None and not isinstance(algo_kwargs, Mapping):
         raise BadArgument(f"--algo-kwargs must be a JSON object (a dict of keyword arguments), got {algo_kwargs!r}")
     searched_kwargs = ("sigma", "penalty_coef", "clip_surrogate", "clip_range", "anchor_window", "penalty")
@@ -504,7 +509,8 @@ def run_sweep(
     checked = validate_jobs(sequence, settings, {BASELINE: baseline_kwargs, "trial_0": {}})
     # The anchor window is capped at n_epochs: the largest window tried
     n_epochs = checked["n_epochs"]["trial_0"]
-    output_dir = pathlib.Path(output_dir if output_dir is not None else pathlib.Path("results") / f"sweep-{suite}")
+    # Created (and checked writable) before the study, which may live in it: no traceback, and nothing trained for it.
+    output_dir = prepare_output_dir(output_dir if output_dir is not None else pathlib.Path("results") / f"sweep-{suite}")
     # The study is opened before anything trains: a bad --storage or --study-name must not cost the baseline's runs.
     study_name = study_name or f"gtr-sweep-{suite}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
