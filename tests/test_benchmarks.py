@@ -2,7 +2,9 @@
 
 import json
 
-from sb3_gtr.benchmarks import overhead
+import pytest
+
+from sb3_gtr.benchmarks import overhead, policies
 
 
 def test_overhead_benchmark_writes_json_md_rst(tmp_path):
@@ -47,3 +49,68 @@ def test_overhead_benchmark_writes_json_md_rst(tmp_path):
             assert f"| {label} " in text
     assert "|---|" in markdown
     assert "+===" in rst
+
+
+def _fake_overhead_run(runs):
+    def run(config):
+        runs.append(config)
+        mixture = config["method"] == "gtr"
+        return {
+            "method": config["method"],
+            "total_s": 1.0,
+            "train_s": 0.5,
+            "snapshot_s": 0.1 if mixture else None,
+            "rollout_s": 0.5,
+            "cpu_s": 1.0,
+            "train_cpu_s": 0.5,
+            "snapshot_cpu_s": 0.1 if mixture else None,
+            "n_train_calls": 1,
+            "n_snapshot_calls": 9 if mixture else 0,
+            "num_timesteps": config["timesteps"],
+            "torch_threads": 1,
+        }
+
+    return run
+
+
+def test_overhead_output_folder_holds_the_files_and_a_bad_output_is_refused_before_the_first_run(
+    tmp_path, monkeypatch, capsys
+):
+    runs = []
+    monkeypatch.setattr(overhead, "_run_in_subprocess", _fake_overhead_run(runs))
+    argv = ["--env", "CartPole-v1", "--timesteps", "64", "--n-steps", "64", "--repeats", "1", "--quiet"]
+    # A folder (a trailing slash, or an existing one) gets overhead.json ... inside, not <folder>.json next to it
+    overhead.main([*argv, "--output", f"{tmp_path / 'new'}/"])
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    overhead.main([*argv, "--output", str(existing)])
+    for folder in (tmp_path / "new", existing):
+        assert sorted(path.name for path in folder.iterdir()) == ["overhead.json", "overhead.md", "overhead.rst"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["existing", "new"]
+    assert len(runs) == 2 * len(overhead.METHODS)
+    # An output that cannot be written ends the command before the first run, not after the last one
+    runs.clear()
+    with pytest.raises(SystemExit) as exit_info:
+        overhead.main([*argv, "--output", "/proc/x/o"])
+    assert exit_info.value.code == 2 and runs == []
+    assert "error: --output '/proc/x/o' (folder /proc/x): cannot create or write in it" in capsys.readouterr().err
+
+
+def test_policies_output_folder_holds_the_files_and_a_bad_output_is_refused_before_the_first_run(
+    tmp_path, monkeypatch, capsys
+):
+    runs = []
+
+    def run(config):
+        runs.append(config)
+        return {**config, "total_s": 1.0, "cpu_s": 1.0, "steps_per_s": 64.0}
+
+    monkeypatch.setattr(policies, "_run_in_subprocess", run)
+    argv = ["--benchmarks", "simba", "--repeats", "1", "--timesteps", "64"]
+    policies.main([*argv, "--output", f"{tmp_path / 'new'}/"])
+    assert sorted(path.name for path in (tmp_path / "new").iterdir()) == ["policies.json", "policies.md", "policies.rst"]
+    runs.clear()
+    with pytest.raises(SystemExit) as exit_info:
+        policies.main([*argv, "--output", "/proc/x/o"])
+    assert exit_info.value.code == 2 and runs == []
+    assert "error: --output '/proc/x/o' (folder /proc/x): cannot create or write in it" in capsys.readouterr().err

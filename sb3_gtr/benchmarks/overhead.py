@@ -37,6 +37,7 @@ from sb3_gtr.benchmarks.continual import (
     _check_count,
     _error_text,
     _is_int,
+    output_prefix,
     positive_int,
     seed_argument,
 )
@@ -335,9 +336,9 @@ def check_arguments(
     env_id: str, timesteps: int, repeats: int, seed: int, n_steps: int, batch_size: int, num_threads: int
 ) -> None:
     """
-    Check the arguments of :func:`run_benchmark` before the first run, building the environment once, and warn when
-    ``timesteps`` is below one rollout (``learn()`` collects a whole rollout of ``n_steps`` anyway, so the timings
-    would not cover ``timesteps`` steps).
+    Check the arguments of :func:`run_benchmark` before the first run, building the environment once (a minibatch
+    must fit in the rollout: ``batch_size <= n_steps``), and warn when ``timesteps`` is below one rollout
+    (``learn()`` collects a whole rollout of ``n_steps`` anyway, so the timings would not cover ``timesteps`` steps).
 
     :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use, naming its flag
     """
@@ -352,6 +353,12 @@ def check_arguments(
     for flag, value in (("--n-steps", n_steps), ("--batch-size", batch_size)):
         if not _is_int(value) or value < 2:
             raise BadArgument(f"{flag} must be an integer >= 2 (advantages are normalised per minibatch), got {value!r}")
+    if batch_size > n_steps:
+        # The minibatch would silently be the whole rollout: the runs would time another batch size than recorded.
+        raise BadArgument(
+            f"--batch-size {batch_size} is larger than the rollout it is drawn from (--n-steps {n_steps} steps, one env): "
+            "give --batch-size <= --n-steps"
+        )
     try:
         gymnasium.make(env_id).close()
     except Exception as error:
@@ -387,14 +394,18 @@ def run_benchmark(
     :param seed: Seed of every run
     :param n_steps: Rollout length (SB3's default: 2048)
     :param batch_size: Minibatch size (SB3's default: 64)
-    :param output: Path prefix of the ``.json``, ``.md`` and ``.rst`` files, ``None`` to write nothing
+    :param output: Path prefix of the ``.json``, ``.md`` and ``.rst`` files, or a folder (existing, or ending with
+        ``/``) to write ``overhead.json`` ... in; ``None`` to write nothing. Checked writable before the first run
     :param command: The command line to record (default: the current one)
     :param verbose: Print each run's timings as it finishes
     :param num_threads: Torch threads of each run
     :return: The report: ``date``, ``command``, ``machine``, ``config``, ``runs`` and ``summary``
-    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use, naming its flag
+    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use (an ``output`` that cannot be
+        written included), naming its flag
     """
     check_arguments(env_id, timesteps, repeats, seed, n_steps, batch_size, num_threads)
+    # Before the first run: an output that cannot be written would lose every run, found only at the end.
+    prefix = None if output is None else output_prefix(output, "overhead")
     config = {
         "env": env_id,
         "timesteps": timesteps,
@@ -431,8 +442,8 @@ def run_benchmark(
                 )
     report["load_average_end"] = _load_average()
     report["summary"] = summarize(report["runs"])
-    if output is not None:
-        write_report(report, output)
+    if prefix is not None:
+        write_report(report, str(prefix))
     return report
 
 
@@ -455,12 +466,15 @@ def render(json_path: str, output: Optional[str] = None) -> dict[str, Any]:
     Recompute the summary of a saved report from its raw runs and rewrite its tables, without running anything.
 
     :param json_path: A ``.json`` file written by :func:`run_benchmark`
-    :param output: Path prefix of the files to write (default: ``json_path`` without its suffix)
+    :param output: Path prefix of the files to write, or a folder as for :func:`run_benchmark` (default: ``json_path``
+        without its suffix)
     :return: The report
+    :raises ~sb3_gtr.benchmarks.continual.BadArgument: If ``output`` cannot be written
     """
+    prefix = str(pathlib.Path(json_path).with_suffix("")) if output is None else str(output_prefix(output, "overhead"))
     report = json.loads(pathlib.Path(json_path).read_text())
     report["summary"] = summarize(report["runs"])
-    write_report(report, str(pathlib.Path(json_path).with_suffix("")) if output is None else output)
+    write_report(report, prefix)
     return report
 
 
@@ -480,7 +494,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     parser.add_argument("--batch-size", type=positive_int, default=64, help="minibatch size (SB3 default 64)")
     parser.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help=NUM_THREADS_HELP)
     parser.add_argument(
-        "--output", default=None, help="path prefix of the .json/.md/.rst files (default: docs/benchmarks/overhead)"
+        "--output",
+        default=None,
+        help="path prefix of the .json/.md/.rst files, or a folder to write overhead.json ... in (default: "
+        "docs/benchmarks/overhead)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not print each run")
     parser.add_argument(
@@ -491,6 +508,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     if args.render is not None:
         try:
             report = render(args.render, args.output)
+        except BadArgument as error:
+            parser.error(str(error))
         except (OSError, ValueError, KeyError) as error:
             parser.error(f"--render {args.render}: cannot read a saved report from it: {_error_text(error)}")
         if not args.quiet:

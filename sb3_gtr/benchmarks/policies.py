@@ -35,6 +35,7 @@ from sb3_gtr.benchmarks.continual import (
     BadArgument,
     _check_count,
     _is_int,
+    output_prefix,
     positive_int,
     seed_argument,
 )
@@ -211,11 +212,13 @@ def run_benchmarks(
     :param repeats: Runs per method
     :param seed: Seed of every run
     :param timesteps: Override of every benchmark's budget (for quick checks; ``None``: each benchmark's own)
-    :param output: Path prefix of the ``.json``, ``.md`` and ``.rst`` files, ``None`` to write nothing
+    :param output: Path prefix of the ``.json``, ``.md`` and ``.rst`` files, or a folder (existing, or ending with
+        ``/``) to write ``policies.json`` ... in; ``None`` to write nothing. Checked writable before the first run
     :param command: The command line to record
     :param num_threads: Torch threads of each run
     :return: The report
-    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use, naming its flag
+    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use (an ``output`` that cannot be
+        written included), naming its flag
     """
     unknown = sorted(set(benchmarks) - set(BENCHMARKS))
     if unknown:
@@ -229,6 +232,8 @@ def run_benchmarks(
         _check_count("--timesteps", timesteps)
     if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
         raise BadArgument(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+    # Before the first run: an output that cannot be written would lose every run, found only at the end.
+    prefix = None if output is None else output_prefix(output, "policies")
     report: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command or " ".join(["python -m sb3_gtr.benchmarks.policies", *sys.argv[1:]]),
@@ -256,9 +261,7 @@ def run_benchmarks(
                 print(f"{benchmark:<10} {methods[method][0]:<40} {runs[-1]['steps_per_s']:8.0f} steps/s", flush=True)
         report["runs"] += runs
         report["summary"] += summarize(runs, benchmark)
-    if output is not None:
-        prefix = pathlib.Path(output)
-        prefix.parent.mkdir(parents=True, exist_ok=True)
+    if prefix is not None:
         pathlib.Path(f"{prefix}.json").write_text(json.dumps(report, indent=2) + "\n")
         pathlib.Path(f"{prefix}.md").write_text(to_markdown(report))
         pathlib.Path(f"{prefix}.rst").write_text(to_rst(report))
@@ -282,7 +285,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     parser.add_argument("--repeats", type=positive_int, default=3, help="Runs per method")
     parser.add_argument("--seed", type=seed_argument, default=0)
     parser.add_argument("--timesteps", type=positive_int, default=None, help="Override every benchmark's budget")
-    parser.add_argument("--output", default="docs/benchmarks/policies", help="Path prefix of the result files")
+    parser.add_argument(
+        "--output",
+        default="docs/benchmarks/policies",
+        help="Path prefix of the result files, or a folder to write policies.json ... in",
+    )
     parser.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help=NUM_THREADS_HELP)
     args = parser.parse_args(argv)
     try:
