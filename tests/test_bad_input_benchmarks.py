@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+import torch as th
 
 from sb3_gtr.benchmarks import continual, overhead, policies, sweep
 from sb3_gtr.benchmarks._workers import LOCK_FILE, JobLocked, lock_job_dir
@@ -28,6 +29,11 @@ SWEEP = [
 OVERHEAD = ["--env", "CartPole-v1", "--timesteps", "256", "--n-steps", "64", "--repeats", "1", "--quiet"]
 POLICIES = ["--benchmarks", "simba", "--repeats", "1", "--timesteps", "64"]
 PARSER_CHECK = "must be an integer >= 1, got"
+#: An existing file, given where a folder is expected
+A_FILE = os.path.abspath(__file__)
+#: Shared hyperparameters of the base command, followed by a bad one
+TINY = '{"n_steps": 100, "batch_size": 50, '
+NO_CUDA_DEVICE = "there is no such CUDA device here (torch.cuda.is_available() is"
 
 
 def _output_args(module, tmp_path):
@@ -79,6 +85,38 @@ ROWS = [
     (continual, ["--suite-kwargs", '{"scale": 2}'], '--suite-kwargs {"scale": 2}: TypeError'),
     (continual, ["--normalize", "--normalize-kwargs", '{"foo": 1}'], '--normalize-kwargs {"foo": 1}: TypeError'),
     (continual, ["--device", "foo"], "--device 'foo'"),
+    (continual, ["--device", "cuda:99"], f"--device 'cuda:99': {NO_CUDA_DEVICE}"),
+    *([(continual, ["--device", "cuda"], f"--device 'cuda': {NO_CUDA_DEVICE} False")] if not th.cuda.is_available() else []),
+    (
+        continual,
+        ["--no-normalize", "--normalize-kwargs", '{"norm_obs": false}'],
+        '--normalize-kwargs {"norm_obs": false} is given with --no-normalize, which uses no VecNormalize',
+    ),
+    # continual: what the jobs would only find out in their workers (FAILED job, then "No finished job")
+    (
+        continual,
+        ["--scale", "1e-7", "--n-envs", "2"],
+        "--scale 1e-07 / --n-envs 2: Phase 0 of TaskSequence(name='flip', tasks=['forward', 'backward'], n_cycles=1, "
+        "scale=1e-07) ('forward', 1 steps) is shorter than one vectorized step of the training env (n_envs=2)",
+    ),
+    (
+        continual,
+        ["--algo-kwargs", TINY + '"stats_window_size": -1}'],
+        f'--algo-kwargs {TINY}"stats_window_size": -1}}: ValueError: `stats_window_size`',
+    ),
+    (
+        continual,
+        ["--algo-kwargs", TINY + '"use_sde": true, "sde_sample_freq": "x"}'],
+        f'--algo-kwargs {TINY}"use_sde": true, "sde_sample_freq": "x"}}: ValueError: `sde_sample_freq`',
+    ),
+    (
+        continual,
+        ["--algo-kwargs", TINY + '"tensorboard_log": "/proc/x"}'],
+        f'--algo-kwargs {TINY}"tensorboard_log": "/proc/x"}}: ',
+    ),
+    # continual: the output folder, checked before the first job
+    (continual, ["--output-dir", "/proc/x"], "--output-dir '/proc/x': cannot create or write in it"),
+    (continual, ["--output-dir", A_FILE], f"--output-dir {A_FILE!r}: {A_FILE} is a file, not a folder"),
     # sweep: the same job arguments, and the study, opened before anything trains
     (sweep, ["--seeds", "100", "100"], "--seeds: 100 given more than once"),
     (sweep, ["--n-trials", "0"], f"argument --n-trials: {PARSER_CHECK} '0'"),
@@ -93,6 +131,11 @@ ROWS = [
     (sweep, ["--storage", "notaurl"], "--storage 'notaurl': cannot open it: ArgumentError"),
     (sweep, ["--storage", "nosuchdb://host/db"], "--storage 'nosuchdb://host/db': cannot open it"),
     (sweep, ["--storage", "sqlite:////no/such/dir/study.db"], "--storage 'sqlite:////no/such/dir/study.db': cannot open"),
+    (sweep, ["--study-name", ""], "--study-name must be a non-empty name, got '' (leave it out for gtr-sweep-flip)"),
+    (sweep, ["--output-dir", "/proc/x"], "--output-dir '/proc/x': cannot create or write in it"),
+    (sweep, ["--output-dir", A_FILE], f"--output-dir {A_FILE!r}: {A_FILE} is a file, not a folder"),
+    (sweep, ["--device", "cuda:99"], f"--device 'cuda:99': {NO_CUDA_DEVICE}"),
+    (sweep, ["--no-normalize", "--normalize-kwargs", "{}"], "--normalize-kwargs {} is given with --no-normalize"),
     # overhead
     (overhead, ["--repeats", "0"], f"argument --repeats: {PARSER_CHECK} '0'"),
     (overhead, ["--timesteps", "0"], f"argument --timesteps: {PARSER_CHECK} '0'"),
@@ -102,6 +145,13 @@ ROWS = [
     (overhead, ["--num-threads", "0"], f"argument --num-threads: {PARSER_CHECK} '0'"),
     (overhead, ["--env", "NoSuchEnv-v0"], "--env 'NoSuchEnv-v0': cannot make it"),
     (overhead, ["--render", "no-such-report.json"], "--render no-such-report.json: cannot read a saved report"),
+    (
+        overhead,
+        ["--batch-size", "128"],
+        "--batch-size 128 is larger than the rollout it is drawn from (--n-steps 64 steps, one env)",
+    ),
+    (overhead, ["--output", "/proc/x/o"], "--output '/proc/x/o' (folder /proc/x): cannot create or write in it"),
+    (overhead, ["--output", ""], "--output must be a path prefix of the result files (or a folder), got ''"),
     # policies
     (policies, ["--repeats", "0"], f"argument --repeats: {PARSER_CHECK} '0'"),
     (policies, ["--timesteps", "0"], f"argument --timesteps: {PARSER_CHECK} '0'"),
@@ -109,6 +159,7 @@ ROWS = [
     (policies, ["--num-threads", "0"], f"argument --num-threads: {PARSER_CHECK} '0'"),
     (policies, ["--benchmarks", "nope"], "argument --benchmarks: invalid choice: 'nope'"),
     (policies, ["--benchmarks", "simba", "simba"], "--benchmarks: ['simba'] given more than once"),
+    (policies, ["--output", "/proc/x/o"], "--output '/proc/x/o' (folder /proc/x): cannot create or write in it"),
 ]
 BASES = {continual: CONTINUAL, sweep: SWEEP, overhead: OVERHEAD, policies: POLICIES}
 
