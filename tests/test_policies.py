@@ -11,6 +11,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtractor, NatureCNN
 from torch import nn
 
+from sb3_gtr import GTRPPO, RecurrentGTRPPO
 from sb3_gtr.common.policies import (
     LnGruActorCriticCnnPolicy,
     LnGruActorCriticPolicy,
@@ -224,6 +225,24 @@ def test_simba_save_load_round_trip(tmp_path):
         (dict(block_expansion=0), "`block_expansion` must be a positive integer"),
         (dict(activation_fn="sparkle"), "Unknown `activation_fn` 'sparkle'.*'relu'"),
         (dict(net_arch=[64, 64]), "does not use `net_arch`.*actor_hidden_dim"),
+        # Issue 9: these failed deep inside SB3's construction, or were silently accepted
+        (
+            dict(activation_fn=nn.Linear),
+            r"`activation_fn` must be an activation module built without arguments.*Linear\(\) fails",
+        ),
+        (
+            dict(features_extractor_class=int),
+            "`features_extractor_class` must be a subclass of SB3's BaseFeaturesExtractor.*int",
+        ),
+        (dict(features_extractor_class="FlattenExtractor"), "`features_extractor_class` must be a subclass"),
+        (dict(features_extractor_kwargs=[1]), "`features_extractor_kwargs` must be a dict or None"),
+        (dict(ortho_init="x"), "`ortho_init` must be True or False, got 'x'"),
+        (dict(share_features_extractor="no"), "`share_features_extractor` must be True or False, got 'no'"),
+        (dict(normalize_images="no"), "`normalize_images` must be True or False"),
+        (dict(full_std="yes"), "`full_std` must be True or False, got 'yes'"),
+        (dict(log_std_init=float("nan")), "`log_std_init` must be a finite number"),
+        (dict(optimizer_class="adam"), "`optimizer_class` must be a torch.optim.Optimizer class"),
+        (dict(optimizer_kwargs=[1]), "`optimizer_kwargs` must be a dict or None"),
     ],
 )
 def test_simba_bad_policy_kwargs(policy_kwargs, match):
@@ -500,6 +519,14 @@ def test_ln_gru_save_load_round_trip(tmp_path):
         (dict(net_arch=dict(pi=[64], qf=[64])), "unknown keys \\['qf'\\]"),
         (dict(activation_fn="relu6"), "Unknown `activation_fn` 'relu6'.*'relu'"),
         (dict(share_features_extractor=False), "`shared_gru=True` requires `share_features_extractor=True`"),
+        # Issue 9: "no" was a true shared_gru, a dict without 'vf' silently gave the critic no layer
+        (dict(shared_gru="no"), "`shared_gru` must be True or False, got 'no'"),
+        (dict(shared_gru=0, share_features_extractor=False), "`shared_gru` must be True or False, got 0"),
+        (dict(net_arch=dict(pi=[8])), r"`net_arch` as a dict must give both 'pi' and 'vf'.*got \{'pi': \[8\]\}"),
+        (dict(net_arch=dict(vf=[8])), r"`net_arch` as a dict must give both 'pi' and 'vf'"),
+        (dict(ortho_init="x"), "`ortho_init` must be True or False, got 'x'"),
+        (dict(activation_fn=nn.Linear), "`activation_fn` must be an activation module built without arguments"),
+        (dict(features_extractor_class=int), "`features_extractor_class` must be a subclass of SB3's BaseFeaturesExtractor"),
     ],
 )
 def test_ln_gru_bad_policy_kwargs(policy_kwargs, match):
@@ -515,3 +542,60 @@ def test_ln_gru_separate_features_extractors():
     actions, values, _, states = policy(th.rand(3, 5), zero_states(policy, 3), th.zeros(3))
     assert actions.shape == (3,) and values.shape == (3, 1)
     assert not th.equal(states.pi[0], states.vf[0])
+
+
+@pytest.mark.parametrize(
+    "algorithm, policy, env, match",
+    [
+        # Issue 9: CombinedExtractor on a Box raised "'Box' object has no attribute 'spaces'"
+        (
+            GTRPPO,
+            "MultiInputSimbaPolicy",
+            "CartPole-v1",
+            r"\('MultiInputSimbaPolicy'\) needs a Dict observation space.*use 'SimbaPolicy'",
+        ),
+        (RecurrentGTRPPO, "MultiInputLnGruPolicy", "CartPole-v1", r"needs a Dict observation space.*use 'MlpLnGruPolicy'"),
+        # FlattenExtractor on a Dict only failed at the first forward pass
+        (
+            GTRPPO,
+            "SimbaPolicy",
+            TinyDictEnv,
+            r"\('SimbaPolicy'\) cannot read a Dict observation space.*use 'MultiInputSimbaPolicy'",
+        ),
+        (RecurrentGTRPPO, "MlpLnGruPolicy", TinyDictEnv, r"cannot read a Dict observation space.*use 'MultiInputLnGruPolicy'"),
+        # NatureCNN asserted, naming CnnPolicy and MlpPolicy rather than these aliases
+        (GTRPPO, "CnnSimbaPolicy", "CartPole-v1", r"\('CnnSimbaPolicy'\) needs image observations.*use 'SimbaPolicy'"),
+        (RecurrentGTRPPO, "CnnLnGruPolicy", "CartPole-v1", r"needs image observations.*use 'MlpLnGruPolicy'"),
+    ],
+)
+def test_policy_alias_on_the_wrong_observation_space(algorithm, policy, env, match):
+    with pytest.raises(ValueError, match=match):
+        algorithm(policy, env if isinstance(env, str) else env(), n_steps=16, batch_size=16, device="cpu")
+
+
+def test_loaded_policies_pass_the_checks(tmp_path):
+    """SB3 saves ``full_std``, ``use_expln`` and ``squash_output`` as None without gSDE: loading must accept them."""
+    model = GTRPPO("SimbaPolicy", "Pendulum-v1", n_steps=16, batch_size=16, policy_kwargs=dict(actor_hidden_dim=8))
+    assert model.policy._get_constructor_parameters()["full_std"] is None
+    model.save(tmp_path / "simba")
+    assert GTRPPO.load(tmp_path / "simba").policy.actor_hidden_dim == 8
+
+
+@pytest.mark.parametrize(
+    "policy_kwargs, match",
+    [
+        (dict(ortho_init="x"), "`ortho_init` must be True or False, got 'x'"),
+        (dict(activation_fn=nn.Linear), r"`activation_fn` must be an activation module .*Linear\(\) fails"),
+        (dict(features_extractor_class=int), "`features_extractor_class` must be a subclass of SB3's BaseFeaturesExtractor"),
+        (dict(features_extractor_kwargs=dict(channels=16)), "`channels` must be a list of positive integers"),
+    ],
+)
+def test_impala_cnn_bad_policy_kwargs(policy_kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GTRPPO("ImpalaCnnPolicy", TinyImageEnv(), n_steps=16, batch_size=16, policy_kwargs=policy_kwargs, device="cpu")
+
+
+def test_impala_cnn_activation_by_name():
+    # As for the SimBa policies; SB3 itself would call the string
+    model = GTRPPO("ImpalaCnnPolicy", TinyImageEnv(), n_steps=16, batch_size=16, policy_kwargs=dict(activation_fn="tanh"))
+    assert model.policy.activation_fn is nn.Tanh

@@ -1,8 +1,11 @@
+import numpy as np
 import pytest
 import torch as th
+from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
+from sb3_gtr.common.impala_cnn import ImpalaCnnExtractor
 from sb3_gtr.common.torch_layers import (
     LayerNormGRU,
     LayerNormGRUCell,
@@ -117,6 +120,8 @@ def test_simba_activation_by_name_or_class():
 
 # --------------------------------------------------------------------------------------------- validation
 
+IMAGES = spaces.Box(0, 255, (3, 64, 64), np.uint8)
+
 
 @pytest.mark.parametrize(
     "build, match",
@@ -135,6 +140,16 @@ def test_simba_activation_by_name_or_class():
         (lambda: LayerNormMlpExtractor(4, dict(pi=[8], qf=[8])), "unknown keys \\['qf'\\]"),
         (lambda: LayerNormMlpExtractor(4, dict(pi=[-2])), r"`net_arch\['pi'\]` must be a positive integer"),
         (lambda: LayerNormMlpExtractor(4, 64), "must be a list of positive integers"),  # type: ignore[arg-type]
+        # Issue 9: an nn.Module that needs arguments is no activation ("Linear.__init__() missing 2 required ...")
+        (lambda: SimbaBlock(8, activation_fn=nn.Linear), r"`activation_fn` must be an activation module .*Linear\(\) fails"),
+        (lambda: LayerNormMlpExtractor(4, [8], activation_fn=nn.LayerNorm), r"LayerNorm\(\) fails: .*normalized_shape"),
+        (
+            lambda: ImpalaCnnExtractor(IMAGES, channels=16),
+            r"`channels` must be a list of positive integers, one per stage, got 16",
+        ),
+        (lambda: ImpalaCnnExtractor(IMAGES, channels=[16, 0]), r"`channels` must be a positive integer"),
+        (lambda: ImpalaCnnExtractor(IMAGES, features_dim=0), r"`features_dim` must be a positive integer"),
+        (lambda: ImpalaCnnExtractor(IMAGES, normalized_image="no"), r"`normalized_image` must be True or False, got 'no'"),
     ],
 )
 def test_invalid_arguments_raise_value_error(build, match):
@@ -144,6 +159,7 @@ def test_invalid_arguments_raise_value_error(build, match):
 
 def test_check_positive_int():
     assert check_positive_int(3, "x") == 3
+    assert check_positive_int(np.int64(3), "x") == 3 and type(check_positive_int(np.int64(3), "x")) is int
     for bad in (True, 0, -1, 2.0, "3", None):
         with pytest.raises(ValueError, match="`x` must be a positive integer"):
             check_positive_int(bad, "x")

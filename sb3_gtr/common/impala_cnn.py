@@ -24,7 +24,9 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from sb3_gtr.common.torch_layers import NetArch, check_positive_int
+from sb3_gtr.common.checks import check_bool, describe
+from sb3_gtr.common.policies import check_policy_arguments
+from sb3_gtr.common.torch_layers import NetArch, check_positive_int, get_activation_fn
 
 
 class ImpalaResidualBlock(nn.Module):
@@ -84,8 +86,9 @@ class ImpalaCnnExtractor(BaseFeaturesExtractor):
 
     :param observation_space: An image observation space
     :param features_dim: Number of features (output of the last linear layer)
-    :param channels: Output channels of each stage
+    :param channels: Output channels of each stage, a non-empty list of positive integers
     :param normalized_image: Whether the images are already normalised (then the uint8 check is skipped)
+    :raises ValueError: If an argument is not allowed, or the observation space holds no images
     """
 
     def __init__(
@@ -96,9 +99,13 @@ class ImpalaCnnExtractor(BaseFeaturesExtractor):
         normalized_image: bool = False,
     ) -> None:
         features_dim = check_positive_int(features_dim, "features_dim")
+        # A bare integer (channels=16) would otherwise fail as "'int' object is not iterable"
+        if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
+            raise ValueError(f"`channels` must be a list of positive integers, one per stage, got {describe(channels)}")
         channels = [check_positive_int(channel, "channels") for channel in channels]
         if not channels:
             raise ValueError("ImpalaCnnExtractor needs at least one stage in `channels`")
+        normalized_image = check_bool("normalized_image", normalized_image)
         if not is_image_space(observation_space, check_channels=False, normalized_image=normalized_image):
             raise ValueError(
                 f"ImpalaCnnExtractor needs an image observation space (uint8 Box of shape (C, H, W)), got {observation_space}"
@@ -121,6 +128,20 @@ class ImpalaCnnExtractor(BaseFeaturesExtractor):
         return self.linear(self.cnn(observations))
 
 
+#: The policies to name when the observation space does not fit, by observation type.
+IMPALA_ALIASES = {"vector": "MlpPolicy", "image": "ImpalaCnnPolicy", "dict": "MultiInputPolicy"}
+#: The boolean arguments of ``ActorCriticCnnPolicy``.
+_FLAGS = (
+    "ortho_init",
+    "use_sde",
+    "full_std",
+    "use_expln",
+    "squash_output",
+    "share_features_extractor",
+    "normalize_images",
+)
+
+
 class ImpalaCnnActorCriticPolicy(ActorCriticCnnPolicy):
     """
     SB3's ``ActorCriticCnnPolicy`` with the IMPALA CNN (:class:`ImpalaCnnExtractor`) and the actor and critic heads
@@ -133,8 +154,13 @@ class ImpalaCnnActorCriticPolicy(ActorCriticCnnPolicy):
     :param net_arch: Layers between the features and the heads (``None``: none, the heads sit on the features)
     :param features_extractor_class: Features extractor to use (the IMPALA CNN by default)
     :param kwargs: The other arguments of ``ActorCriticCnnPolicy`` (``activation_fn``, ``ortho_init``,
-        ``features_extractor_kwargs``, ``optimizer_class`` ...)
+        ``features_extractor_kwargs``, ``optimizer_class`` ...); ``activation_fn`` may also be a name such as
+        ``"relu"``, as for the SimBa policies
+    :raises ValueError: If one of the arguments is not allowed (checked before anything is built)
     """
+
+    #: The name that ``GTRPPO`` accepts for this class (in error messages)
+    alias = "ImpalaCnnPolicy"
 
     def __init__(
         self,
@@ -145,6 +171,21 @@ class ImpalaCnnActorCriticPolicy(ActorCriticCnnPolicy):
         features_extractor_class: type[BaseFeaturesExtractor] = ImpalaCnnExtractor,
         **kwargs: Any,
     ) -> None:
+        # The checks SB3 does not make; unknown keywords are left to SB3's own TypeError
+        check_policy_arguments(
+            self,
+            observation_space,
+            IMPALA_ALIASES,
+            features_extractor_class,
+            kwargs.get("features_extractor_kwargs"),
+            kwargs.get("optimizer_class", th.optim.Adam),
+            kwargs.get("optimizer_kwargs"),
+            kwargs.get("log_std_init", 0.0),
+            **{name: kwargs[name] for name in _FLAGS if name in kwargs},
+        )
+        if "activation_fn" in kwargs:
+            # SB3 would build nn.Linear() (or call a name) deep inside its MlpExtractor
+            kwargs["activation_fn"] = get_activation_fn(kwargs["activation_fn"])
         super().__init__(
             observation_space,
             action_space,

@@ -5,8 +5,13 @@ Actor-critic policies of Appendix B.2 of the GTR paper.
   (and any ``OnPolicyAlgorithm`` using ``ActorCriticPolicy``).
 * :class:`LnGruActorCriticPolicy`: a LayerNorm GRU policy (the Craftax recurrent PPO baseline with
   LayerNorm), for sb3-contrib's ``RecurrentPPO``.
+
+Their ``__init__`` checks every argument before building anything (issue 9), so that a bad one is refused with
+a message naming it and what it may be, rather than failing inside SB3's construction or, for a boolean given
+as a string such as ``"no"`` (which is true), being silently reinterpreted.
 """
 
+from collections.abc import Mapping
 from typing import Any, Optional
 
 import torch as th
@@ -15,10 +20,12 @@ from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
+from sb3_gtr.common.checks import check_bool, check_finite_float, check_optional_mapping, describe
 from sb3_gtr.common.torch_layers import (
     ActivationFn,
     LayerNormGRU,
@@ -29,6 +36,99 @@ from sb3_gtr.common.torch_layers import (
     get_activation_fn,
     parse_net_arch,
 )
+
+
+def _policy_name(policy: BasePolicy) -> str:
+    """:return: The policy's class name, with its alias when the class has one (``X ("SimbaPolicy")``)"""
+    alias = vars(type(policy)).get("alias")
+    return type(policy).__name__ + (f" ({alias!r})" if alias else "")
+
+
+#: Boolean arguments of ``ActorCriticPolicy`` that SB3's ``_get_constructor_parameters`` saves as ``None`` when
+#: gSDE is off, so that a saved policy passes ``None`` back on load.
+_SDE_ONLY_FLAGS = frozenset({"full_std", "use_expln", "squash_output"})
+
+
+def _describe_class(value: Any) -> str:
+    """:return: ``the class int`` for a class (whose ``repr`` reads ``<class 'int'>``), else the value's description"""
+    return f"the class {value.__qualname__}" if isinstance(value, type) else describe(value)
+
+
+def check_policy_arguments(
+    policy: BasePolicy,
+    observation_space: spaces.Space,
+    aliases: Mapping[str, str],
+    features_extractor_class: Any,
+    features_extractor_kwargs: Any,
+    optimizer_class: Any,
+    optimizer_kwargs: Any,
+    log_std_init: Any,
+    **flags: Any,
+) -> None:
+    """
+    Check the arguments that SB3's ``ActorCriticPolicy`` takes without checking them, before anything is built.
+
+    :param policy: The policy being built (for its name in the messages)
+    :param observation_space: Observation space
+    :param aliases: The aliases of the policy family by observation type (keys ``"vector"``, ``"image"`` and
+        ``"dict"``), to name the right one when the observation space does not fit the features extractor
+    :param features_extractor_class: A subclass of SB3's ``BaseFeaturesExtractor``
+    :param features_extractor_kwargs: ``None`` or a dict
+    :param optimizer_class: An optimizer class (a callable)
+    :param optimizer_kwargs: ``None`` or a dict
+    :param log_std_init: A finite number
+    :param flags: The boolean arguments, by name (``ortho_init=True, ...``), each True or False (``full_std``,
+        ``use_expln`` and ``squash_output`` may also be ``None``, as SB3 saves them without gSDE)
+    :raises ValueError: Naming the first bad argument and what it may be
+    """
+    for name, value in flags.items():
+        # SB3 saves these three as None when gSDE is off (they are unused then), and loading passes them back
+        if value is None and name in _SDE_ONLY_FLAGS:
+            continue
+        # "no" and "False" are true: refuse them rather than silently turning the option on
+        check_bool(name, value)
+    check_finite_float("log_std_init", log_std_init)
+    if not (isinstance(features_extractor_class, type) and issubclass(features_extractor_class, BaseFeaturesExtractor)):
+        raise ValueError(
+            "`features_extractor_class` must be a subclass of SB3's BaseFeaturesExtractor (FlattenExtractor, NatureCNN, "
+            f"CombinedExtractor or your own), got {_describe_class(features_extractor_class)}"
+        )
+    features_extractor_kwargs = check_optional_mapping("features_extractor_kwargs", features_extractor_kwargs) or {}
+    if optimizer_class is None or not callable(optimizer_class):
+        raise ValueError(
+            "`optimizer_class` must be a torch.optim.Optimizer class such as th.optim.Adam, "
+            f"got {_describe_class(optimizer_class)}"
+        )
+    check_optional_mapping("optimizer_kwargs", optimizer_kwargs)
+
+    # SB3's default extractors fail on the wrong observation space with an AttributeError (CombinedExtractor on a
+    # Box), an assertion about CnnPolicy (NatureCNN) or only at the first forward pass (FlattenExtractor on a Dict)
+    extractor, name = features_extractor_class.__name__, _policy_name(policy)
+    if issubclass(features_extractor_class, CombinedExtractor) and not isinstance(observation_space, spaces.Dict):
+        raise ValueError(
+            f"{name} needs a Dict observation space for its features extractor {extractor}, got {observation_space}: "
+            f"use {aliases['vector']!r} for vector observations or {aliases['image']!r} for images"
+        )
+    if issubclass(features_extractor_class, FlattenExtractor) and isinstance(observation_space, spaces.Dict):
+        raise ValueError(
+            f"{name} cannot read a Dict observation space with its features extractor {extractor}, got "
+            f"{observation_space}: use {aliases['dict']!r}"
+        )
+    normalized_image = features_extractor_kwargs.get("normalized_image", False)
+    if issubclass(features_extractor_class, NatureCNN) and not is_image_space(
+        observation_space, check_channels=False, normalized_image=normalized_image
+    ):
+        raise ValueError(
+            f"{name} needs image observations (a uint8 Box of shape (C, H, W) or (H, W, C)) for its features extractor "
+            f"{extractor}, got {observation_space}: use {aliases['vector']!r} for vector observations or "
+            f"{aliases['dict']!r} for Dict observations"
+        )
+
+
+#: The aliases of the SimBa policies (``GTRPPO("SimbaPolicy", env)``), by observation type.
+SIMBA_ALIASES = {"vector": "SimbaPolicy", "image": "CnnSimbaPolicy", "dict": "MultiInputSimbaPolicy"}
+#: The aliases of the LayerNorm-GRU policies (``RecurrentGTRPPO("MlpLnGruPolicy", env)``), by observation type.
+LN_GRU_ALIASES = {"vector": "MlpLnGruPolicy", "image": "CnnLnGruPolicy", "dict": "MultiInputLnGruPolicy"}
 
 
 class SimbaActorCriticPolicy(ActorCriticPolicy):
@@ -78,6 +178,9 @@ class SimbaActorCriticPolicy(ActorCriticPolicy):
     :param block_expansion: Width multiplier inside each SimBa block (4 in SimBa)
     """
 
+    #: The name that ``GTRPPO`` accepts for this class (in error messages)
+    alias = "SimbaPolicy"
+
     def __init__(
         self,
         observation_space: spaces.Space,
@@ -108,6 +211,24 @@ class SimbaActorCriticPolicy(ActorCriticPolicy):
                 f"{type(self).__name__} does not use `net_arch` (got {net_arch!r}): set `actor_hidden_dim`, "
                 "`actor_num_blocks`, `critic_hidden_dim` and `critic_num_blocks` in policy_kwargs instead"
             )
+        check_policy_arguments(
+            self,
+            observation_space,
+            SIMBA_ALIASES,
+            features_extractor_class,
+            features_extractor_kwargs,
+            optimizer_class,
+            optimizer_kwargs,
+            log_std_init,
+            ortho_init=ortho_init,
+            use_sde=use_sde,
+            full_std=full_std,
+            use_expln=use_expln,
+            squash_output=squash_output,
+            share_features_extractor=share_features_extractor,
+            normalize_images=normalize_images,
+        )
+        activation_fn = get_activation_fn(activation_fn)
         # Validated here so that the messages name the policy_kwargs
         self.actor_hidden_dim = check_positive_int(actor_hidden_dim, "actor_hidden_dim")
         self.actor_num_blocks = check_positive_int(actor_num_blocks, "actor_num_blocks")
@@ -119,7 +240,7 @@ class SimbaActorCriticPolicy(ActorCriticPolicy):
             action_space,
             lr_schedule,
             None,
-            get_activation_fn(activation_fn),
+            activation_fn,
             ortho_init,
             use_sde,
             log_std_init,
@@ -200,6 +321,9 @@ class SimbaActorCriticCnnPolicy(SimbaActorCriticPolicy):
     :param critic_num_blocks: Number of SimBa blocks of the critic trunk
     :param block_expansion: Width multiplier inside each SimBa block (4 in SimBa)
     """
+
+    #: The name that ``GTRPPO`` accepts for this class (in error messages)
+    alias = "CnnSimbaPolicy"
 
     def __init__(
         self,
@@ -289,6 +413,9 @@ class SimbaMultiInputActorCriticPolicy(SimbaActorCriticPolicy):
     :param block_expansion: Width multiplier inside each SimBa block (4 in SimBa)
     """
 
+    #: The name that ``GTRPPO`` accepts for this class (in error messages)
+    alias = "MultiInputSimbaPolicy"
+
     def __init__(
         self,
         observation_space: spaces.Space,
@@ -366,7 +493,8 @@ class LnGruActorCriticPolicy(RecurrentActorCriticPolicy):
     :param action_space: Action space
     :param lr_schedule: Learning rate schedule (could be constant)
     :param net_arch: Widths of the ``Linear -> LayerNorm -> activation`` layers after the GRU:
-        a list for both networks or ``dict(pi=[...], vf=[...])``; ``None`` means ``[gru_hidden_size] * 2``
+        a list for both networks or ``dict(pi=[...], vf=[...])`` with both keys (``[]`` for none);
+        ``None`` means ``[gru_hidden_size] * 2``
     :param activation_fn: Activation of the projection and of the post-GRU layers,
         an ``nn.Module`` class or a name such as ``"relu"``
     :param ortho_init: Whether to use or not orthogonal initialization (of the features extractor,
@@ -397,6 +525,9 @@ class LnGruActorCriticPolicy(RecurrentActorCriticPolicy):
     :param shared_gru: Whether the actor and the critic share the projection and the GRU
     """
 
+    #: The name that ``RecurrentGTRPPO`` accepts for this class (in error messages)
+    alias = "MlpLnGruPolicy"
+
     def __init__(
         self,
         observation_space: spaces.Space,
@@ -420,16 +551,41 @@ class LnGruActorCriticPolicy(RecurrentActorCriticPolicy):
         projection_dim: Optional[int] = None,
         shared_gru: bool = True,
     ):
+        check_policy_arguments(
+            self,
+            observation_space,
+            LN_GRU_ALIASES,
+            features_extractor_class,
+            features_extractor_kwargs,
+            optimizer_class,
+            optimizer_kwargs,
+            log_std_init,
+            shared_gru=shared_gru,
+            ortho_init=ortho_init,
+            use_sde=use_sde,
+            full_std=full_std,
+            use_expln=use_expln,
+            squash_output=squash_output,
+            share_features_extractor=share_features_extractor,
+            normalize_images=normalize_images,
+        )
+        activation_fn = get_activation_fn(activation_fn)
         self.gru_hidden_size = check_positive_int(gru_hidden_size, "gru_hidden_size")
         self.projection_dim = (
             self.gru_hidden_size if projection_dim is None else check_positive_int(projection_dim, "projection_dim")
         )
         if shared_gru and not share_features_extractor:
             raise ValueError("`shared_gru=True` requires `share_features_extractor=True`: a shared GRU needs shared features")
-        self.shared_gru = shared_gru
+        self.shared_gru = bool(shared_gru)
         if net_arch is None:
             net_arch = [self.gru_hidden_size, self.gru_hidden_size]
         parse_net_arch(net_arch)  # validate early, with a message naming `net_arch`
+        if isinstance(net_arch, dict) and set(net_arch) != {"pi", "vf"}:
+            # SB3 reads a missing key as no layer, which silently drops the layers meant for that network
+            raise ValueError(
+                f"`net_arch` as a dict must give both 'pi' and 'vf' (an empty list puts that head directly on the GRU "
+                f"output), got {net_arch!r}"
+            )
         # Attributes of RecurrentActorCriticPolicy, kept for code that reads them
         self.lstm_output_dim = self.gru_hidden_size
         self.lstm_kwargs: dict[str, Any] = {}
@@ -443,7 +599,7 @@ class LnGruActorCriticPolicy(RecurrentActorCriticPolicy):
             action_space,
             lr_schedule,
             net_arch,
-            get_activation_fn(activation_fn),
+            activation_fn,
             ortho_init,
             use_sde,
             log_std_init,
@@ -674,7 +830,8 @@ class LnGruActorCriticCnnPolicy(LnGruActorCriticPolicy):
     :param action_space: Action space
     :param lr_schedule: Learning rate schedule (could be constant)
     :param net_arch: Widths of the ``Linear -> LayerNorm -> activation`` layers after the GRU:
-        a list for both networks or ``dict(pi=[...], vf=[...])``; ``None`` means ``[gru_hidden_size] * 2``
+        a list for both networks or ``dict(pi=[...], vf=[...])`` with both keys (``[]`` for none);
+        ``None`` means ``[gru_hidden_size] * 2``
     :param activation_fn: Activation of the projection and of the post-GRU layers,
         an ``nn.Module`` class or a name such as ``"relu"``
     :param ortho_init: Whether to use or not orthogonal initialization (of the features extractor,
@@ -704,6 +861,9 @@ class LnGruActorCriticCnnPolicy(LnGruActorCriticPolicy):
     :param projection_dim: Output width of the input projection; ``None`` means ``gru_hidden_size``
     :param shared_gru: Whether the actor and the critic share the projection and the GRU
     """
+
+    #: The name that ``RecurrentGTRPPO`` accepts for this class (in error messages)
+    alias = "CnnLnGruPolicy"
 
     def __init__(
         self,
@@ -761,7 +921,8 @@ class LnGruMultiInputActorCriticPolicy(LnGruActorCriticPolicy):
     :param action_space: Action space
     :param lr_schedule: Learning rate schedule (could be constant)
     :param net_arch: Widths of the ``Linear -> LayerNorm -> activation`` layers after the GRU:
-        a list for both networks or ``dict(pi=[...], vf=[...])``; ``None`` means ``[gru_hidden_size] * 2``
+        a list for both networks or ``dict(pi=[...], vf=[...])`` with both keys (``[]`` for none);
+        ``None`` means ``[gru_hidden_size] * 2``
     :param activation_fn: Activation of the projection and of the post-GRU layers,
         an ``nn.Module`` class or a name such as ``"relu"``
     :param ortho_init: Whether to use or not orthogonal initialization (of the features extractor,
@@ -791,6 +952,9 @@ class LnGruMultiInputActorCriticPolicy(LnGruActorCriticPolicy):
     :param projection_dim: Output width of the input projection; ``None`` means ``gru_hidden_size``
     :param shared_gru: Whether the actor and the critic share the projection and the GRU
     """
+
+    #: The name that ``RecurrentGTRPPO`` accepts for this class (in error messages)
+    alias = "MultiInputLnGruPolicy"
 
     def __init__(
         self,

@@ -16,6 +16,8 @@ from stable_baselines3.common.utils import get_device
 from torch import nn
 from torch.nn import functional as F
 
+from sb3_gtr.common import checks
+
 #: Activation functions that may be given by name (case-insensitive, an optional ``nn.`` prefix is ignored).
 ACTIVATION_FNS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -35,17 +37,15 @@ def check_positive_int(value: object, name: str) -> int:
     """
     Check that ``value`` is a strictly positive integer (a width, a number of blocks, ...).
 
+    The argument order of the network modules, ``(value, name)``; the check itself is the package's shared
+    :func:`sb3_gtr.common.checks.check_positive_int`.
+
     :param value: The value to check
     :param name: Name of the argument, used in the error message
     :return: ``value`` as a Python ``int``
     :raises ValueError: If ``value`` is not an integer ``>= 1`` (booleans are rejected)
     """
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise ValueError(f"`{name}` must be a positive integer (>= 1), got {value!r} of type {type(value).__name__}")
-    int_value = int(value.__index__())  # type: ignore[attr-defined]
-    if int_value < 1:
-        raise ValueError(f"`{name}` must be a positive integer (>= 1), got {int_value}")
-    return int_value
+    return checks.check_positive_int(name, value)
 
 
 def get_activation_fn(activation_fn: ActivationFn, name: str = "activation_fn") -> type[nn.Module]:
@@ -53,14 +53,25 @@ def get_activation_fn(activation_fn: ActivationFn, name: str = "activation_fn") 
     Resolve an activation function given as an ``nn.Module`` class (SB3 convention, e.g. ``nn.ReLU``)
     or by name (e.g. ``"relu"``, ``"nn.ReLU"``, convenient in RL Zoo hyperparameter files).
 
-    :param activation_fn: An ``nn.Module`` subclass or one of the names of :data:`ACTIVATION_FNS`
+    :param activation_fn: An ``nn.Module`` subclass built without arguments, or one of the names of
+        :data:`ACTIVATION_FNS`
     :param name: Name of the argument, used in the error message
     :return: The activation class (instantiate it with no argument)
-    :raises ValueError: If the name is unknown or the value is neither a name nor an ``nn.Module`` subclass
+    :raises ValueError: If the name is unknown, the value is neither a name nor an ``nn.Module`` subclass, or the
+        class cannot be built without arguments (``nn.Linear``: not an activation)
     """
-    if isinstance(activation_fn, type) and issubclass(activation_fn, nn.Module):
-        return activation_fn
     allowed = ", ".join(repr(key) for key in ACTIVATION_FNS)
+    if isinstance(activation_fn, type) and issubclass(activation_fn, nn.Module):
+        # The networks build the activation as `activation_fn()`: try it now, so that a module that needs
+        # arguments is refused here, naming the argument, rather than deep inside the network's construction
+        try:
+            activation_fn()
+        except Exception as error:
+            raise ValueError(
+                f"`{name}` must be an activation module built without arguments (nn.ReLU, nn.Tanh, ...) or one of "
+                f"{allowed}, got {activation_fn.__qualname__}, and {activation_fn.__qualname__}() fails: {error}"
+            ) from None
+        return activation_fn
     if isinstance(activation_fn, str):
         key = activation_fn.strip().lower().removeprefix("nn.")
         if key in ACTIVATION_FNS:
