@@ -225,8 +225,12 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
     )
 
     # Results of another configuration are never mixed in
-    with pytest.raises(ValueError, match="differing: algo_kwargs"):
+    # (a BadArgument, a ValueError, which the command line turns into one error line instead of a traceback)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
         tiny_run(tmp_path, "--algo-kwargs", '{"n_steps": 64}')
+    assert "holds a job finished with another configuration (differing: algo_kwargs)" in capsys.readouterr().err
+    assert issubclass(continual.BadArgument, ValueError)
 
 
 def test_default_evaluation_interval_is_at_least_one_rollout_and_long_rollouts_warn():

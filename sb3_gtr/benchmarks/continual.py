@@ -1029,7 +1029,7 @@ def _check_resume(directory: pathlib.Path, config: Mapping[str, Any]) -> bool:
     stored, current = done["config"], job_config_json(config)
     if stored != current:
         keys = sorted(key for key in set(stored) | set(current) if stored.get(key) != current.get(key))
-        raise ValueError(
+        raise BadArgument(
             f"{directory} holds a job finished with another configuration (differing: {', '.join(keys)}): use another "
             "--output-dir, or --force to rerun every job"
         )
