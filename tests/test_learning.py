@@ -52,8 +52,6 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from sb3_gtr import GTRPPO
 from sb3_gtr.demo import read_hyperparams
 
-pytestmark = pytest.mark.slow
-
 #: Seed offset of the evaluation environment, so that it never replays the training episodes.
 EVAL_SEED_OFFSET = 1000
 N_EVAL_EPISODES = 10
@@ -136,11 +134,13 @@ def single_thread():
     th.set_num_threads(n_threads)
 
 
+@pytest.mark.slow(seconds=190)
 def test_gtr_ppo_solves_cartpole() -> None:
     returns = {seed: cartpole_reward(seed) for seed in LEARNING_SEEDS}
     assert_median("CartPole-v1", returns, at_least=CARTPOLE_THRESHOLD)
 
 
+@pytest.mark.slow(seconds=110)
 def test_gtr_ppo_solves_pendulum() -> None:
     returns = {seed: pendulum_reward(seed) for seed in LEARNING_SEEDS}
     assert_median("Pendulum-v1", returns, at_least=PENDULUM_THRESHOLD)

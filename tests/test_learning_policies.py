@@ -113,19 +113,19 @@ def simba_pendulum_return(seed: int, timesteps: int = SIMBA_PENDULUM_TIMESTEPS, 
     return float(mean_return)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=30)
 def test_layer_norm_gru_solves_cue_recall():
     returns = {seed: cue_recall_return(True, seed) for seed in LEARNING_SEEDS}
     assert_median("cue recall, RecurrentGTRPPO + MlpLnGruPolicy", returns, at_least=MEMORY_GRU_THRESHOLD)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=15)
 def test_mlp_cannot_solve_cue_recall():
     returns = {seed: cue_recall_return(False, seed) for seed in LEARNING_SEEDS}
     assert_median("cue recall, GTRPPO + MlpPolicy", returns, at_most=MEMORY_MLP_BOUND)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=200)
 def test_simba_policy_learns_pendulum():
     returns = {seed: simba_pendulum_return(seed) for seed in LEARNING_SEEDS}
     assert_median("Pendulum-v1, GTRPPO + SimbaPolicy", returns, at_least=SIMBA_PENDULUM_THRESHOLD)
