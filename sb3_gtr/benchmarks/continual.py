@@ -39,6 +39,7 @@ Usage::
 """
 
 import argparse
+import contextlib
 import datetime
 import importlib
 import inspect
@@ -53,7 +54,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -69,6 +70,7 @@ from sb3_gtr.benchmarks._workers import (
     lock_job_dir,
     stop_all,
 )
+from sb3_gtr.common.checks import is_int
 from sb3_gtr.common.continual import (
     EvaluationTable,
     Phase,
@@ -153,6 +155,27 @@ class BadArgument(ValueError):
     A setting that no job could run with, found before any job starts; the message names the command-line flag (the
     keyword argument of the same name in Python) and what it may be.
     """
+
+
+@contextlib.contextmanager
+def timing_command_errors(parser: argparse.ArgumentParser) -> Iterator[None]:
+    """
+    How the timing commands (``overhead``, ``policies``) end on an error: one ``error:`` line for a bad argument,
+    one line and exit 130 (or 143) when interrupted, exit 1 when a timing run fails. They write nothing before
+    their last run, so there is nothing to keep.
+
+    :param parser: The command's parser, which prints a bad argument with its usage
+    """
+    try:
+        yield
+    except BadArgument as error:
+        parser.error(str(error))
+    except KeyboardInterrupt as error:
+        print("interrupted; no result was written", file=sys.stderr, flush=True)
+        sys.exit(getattr(error, "exit_code", 130))
+    except WorkerError as error:
+        print(f"error: a timing run failed: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 class NothingToAggregate(RuntimeError):
@@ -1142,13 +1165,9 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_count(flag: str, value: Any, hint: str = "") -> int:
     """A count, budget or frequency: an integer >= 1, else :class:`BadArgument` naming ``flag``."""
-    if _is_int(value) and value >= 1:
+    if is_int(value) and value >= 1:
         return int(value)
     raise BadArgument(f"{flag} must be an integer >= 1, got {value!r}{hint}")
 
@@ -1165,7 +1184,7 @@ def check_seeds(seeds: Sequence[Any], flag: str = "--seeds") -> list[int]:
     if not seeds:
         raise BadArgument(f"{flag}: give at least one seed")
     for seed in seeds:
-        if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        if not is_int(seed) or not 0 <= seed <= MAX_SEED:
             raise BadArgument(f"{flag}: every seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
     repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
     if repeated:
@@ -1213,7 +1232,7 @@ def _suite_parameters(suite: str) -> str:
 def _default_n_steps(algorithm_class: type, algo_kwargs: Mapping[str, Any]) -> int:
     """``n_steps`` of the jobs: the shared hyperparameter, else the algorithm's default."""
     n_steps = algo_kwargs.get("n_steps")
-    if _is_int(n_steps) and n_steps >= 1:
+    if is_int(n_steps) and n_steps >= 1:
         return int(n_steps)
     return int(inspect.signature(algorithm_class.__init__).parameters["n_steps"].default)
 
@@ -1641,36 +1660,25 @@ def _json_argument(text: str) -> dict[str, Any]:
     return value
 
 
-def positive_int(text: str) -> int:
-    """
-    An ``argparse`` type: an integer >= 1 (a count, a budget or a frequency).
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An ``argparse`` type: an integer >= ``minimum``, refused with a message that says so."""
 
-    :param text: The argument
-    :return: The integer
-    """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """
-    An ``argparse`` type: an integer >= 0.
-
-    :param text: The argument
-    :return: The integer
-    """
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
+#: ``argparse`` type of counts, budgets and frequencies: an integer >= 1.
+positive_int = _int_at_least(1)
+#: ``argparse`` type: an integer >= 0.
+non_negative_int = _int_at_least(0)
 
 
 def seed_argument(text: str) -> int:

@@ -29,18 +29,19 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
-from sb3_gtr.benchmarks._workers import WorkerError, run_in_worker
+from sb3_gtr.benchmarks._workers import run_in_worker
 from sb3_gtr.benchmarks.continual import (
     MAX_SEED,
     NUM_THREADS_HELP,
     BadArgument,
     _check_count,
     _error_text,
-    _is_int,
     output_prefix,
     positive_int,
     seed_argument,
+    timing_command_errors,
 )
+from sb3_gtr.common.checks import is_int
 
 #: The methods timed, in the order of the rotation: key -> (label, algorithm, extra keyword arguments).
 METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -347,11 +348,11 @@ def check_arguments(
     _check_count("--timesteps", timesteps)
     _check_count("--repeats", repeats)
     _check_count("--num-threads", num_threads)
-    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+    if not is_int(seed) or not 0 <= seed <= MAX_SEED:
         raise BadArgument(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
     # PPO normalises advantages per minibatch: a buffer or minibatch of one sample has no spread to normalise by.
     for flag, value in (("--n-steps", n_steps), ("--batch-size", batch_size)):
-        if not _is_int(value) or value < 2:
+        if not is_int(value) or value < 2:
             raise BadArgument(f"{flag} must be an integer >= 2 (advantages are normalised per minibatch), got {value!r}")
     if batch_size > n_steps:
         # The minibatch would silently be the whole rollout: the runs would time another batch size than recorded.
@@ -516,7 +517,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             print(to_markdown(report), end="")
         return report
     command = shlex.join(["python", "-m", "sb3_gtr.benchmarks.overhead", *argv])
-    try:
+    with timing_command_errors(parser):
         report = run_benchmark(
             env_id=args.env,
             timesteps=args.timesteps,
@@ -529,14 +530,6 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             verbose=not args.quiet,
             num_threads=args.num_threads,
         )
-    except BadArgument as error:
-        parser.error(str(error))
-    except KeyboardInterrupt as error:  # nothing is written before the last run: there is nothing to keep
-        print("interrupted; no result was written", file=sys.stderr, flush=True)
-        sys.exit(getattr(error, "exit_code", 130))
-    except WorkerError as error:
-        print(f"error: a timing run failed: {error}", file=sys.stderr, flush=True)
-        sys.exit(1)
     if not args.quiet:
         print()
         print(to_markdown(report), end="")

@@ -27,19 +27,20 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from sb3_gtr.benchmarks._workers import WorkerError, run_in_worker
+from sb3_gtr.benchmarks._workers import run_in_worker
 from sb3_gtr.benchmarks.continual import (
     MAX_SEED,
     NUM_THREADS,
     NUM_THREADS_HELP,
     BadArgument,
     _check_count,
-    _is_int,
     output_prefix,
     positive_int,
     seed_argument,
+    timing_command_errors,
 )
 from sb3_gtr.benchmarks.overhead import machine_info
+from sb3_gtr.common.checks import is_int
 
 #: benchmark -> (environment, timesteps, {method: (label, algorithm, policy, keyword arguments)}); the first method is
 #: the baseline of the ratios.
@@ -230,7 +231,7 @@ def run_benchmarks(
     _check_count("--num-threads", num_threads)
     if timesteps is not None:  # 0 used to fall back to the default budget silently
         _check_count("--timesteps", timesteps)
-    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+    if not is_int(seed) or not 0 <= seed <= MAX_SEED:
         raise BadArgument(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
     # Before the first run: an output that cannot be written would lose every run, found only at the end.
     prefix = None if output is None else output_prefix(output, "policies")
@@ -292,18 +293,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     )
     parser.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help=NUM_THREADS_HELP)
     args = parser.parse_args(argv)
-    try:
+    with timing_command_errors(parser):
         return run_benchmarks(
             args.benchmarks, args.repeats, args.seed, args.timesteps, args.output, num_threads=args.num_threads
         )
-    except BadArgument as error:
-        parser.error(str(error))
-    except KeyboardInterrupt as error:  # nothing is written before the last run: there is nothing to keep
-        print("interrupted; no result was written", file=sys.stderr, flush=True)
-        sys.exit(getattr(error, "exit_code", 130))
-    except WorkerError as error:
-        print(f"error: a timing run failed: {error}", file=sys.stderr, flush=True)
-        sys.exit(1)
 
 
 if __name__ == "__main__":

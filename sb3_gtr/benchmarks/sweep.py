@@ -49,7 +49,6 @@ from sb3_gtr.benchmarks.continual import (
     _check_resume,
     _describe,
     _error_text,
-    _is_int,
     _run_jobs,
     add_job_arguments,
     check_seeds,
@@ -69,6 +68,7 @@ from sb3_gtr.benchmarks.continual import (
     shared_references,
     validate_jobs,
 )
+from sb3_gtr.common.checks import is_int
 from sb3_gtr.envs.suites import SUITES
 
 #: The metrics a sweep can maximise (of :func:`~sb3_gtr.benchmarks.continual.run_metrics`), with their labels.
@@ -474,9 +474,9 @@ def run_sweep(
         ("--jobs", jobs, 1),
         ("--n-startup-trials", n_startup_trials, 0),
     ):
-        if not _is_int(value) or value < minimum:
+        if not is_int(value) or value < minimum:
             raise BadArgument(f"{flag} must be an integer >= {minimum}, got {value!r}")
-    if not _is_int(sampler_seed) or not 0 <= sampler_seed <= MAX_SAMPLER_SEED:
+    if not is_int(sampler_seed) or not 0 <= sampler_seed <= MAX_SAMPLER_SEED:
         raise BadArgument(f"--sampler-seed must be an integer in [0, {MAX_SAMPLER_SEED}], got {sampler_seed!r}")
     seeds = check_seeds(seeds)
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
