@@ -1,5 +1,5 @@
 """
-Every bad input of the continual-learning tools gets a clear answer before any training starts (issue 9).
+Every bad input of the continual-learning tools gets a clear answer before any training starts.
 
 Each row of the tables below is (callable, keyword arguments, expected error type, expected fragment of the
 message); the fragment names the argument and what it may be. The callback rows go through ``learn()`` of a

@@ -1,7 +1,7 @@
 """
 Bad input to the GTR objective's pure functions (:mod:`sb3_gtr.common.trust_region`,
-:mod:`sb3_gtr.common.penalties`), which are documented for use outside SB3, on token log-probabilities say
-(issue 9). Each row is (function, arguments, keyword arguments, expected fragment of the message): the
+:mod:`sb3_gtr.common.penalties`), which are documented for use outside SB3, on token log-probabilities say.
+Each row is (function, arguments, keyword arguments, expected fragment of the message): the
 fragment names the argument, what it must be and what was given. Without the checks most of these inputs were
 silently broadcast (a ``(batch, 1)`` tensor against a ``(batch,)`` one computes over all ``batch x batch``
 pairs), gave NaN or inf, or failed inside torch with a message naming no argument.

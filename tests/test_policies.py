@@ -225,7 +225,7 @@ def test_simba_save_load_round_trip(tmp_path):
         (dict(block_expansion=0), "`block_expansion` must be a positive integer"),
         (dict(activation_fn="sparkle"), "Unknown `activation_fn` 'sparkle'.*'relu'"),
         (dict(net_arch=[64, 64]), "does not use `net_arch`.*actor_hidden_dim"),
-        # Issue 9: these failed deep inside SB3's construction, or were silently accepted
+        # these failed deep inside SB3's construction, or were silently accepted
         (
             dict(activation_fn=nn.Linear),
             r"`activation_fn` must be an activation module built without arguments.*Linear\(\) fails",
@@ -519,7 +519,7 @@ def test_ln_gru_save_load_round_trip(tmp_path):
         (dict(net_arch=dict(pi=[64], qf=[64])), "unknown keys \\['qf'\\]"),
         (dict(activation_fn="relu6"), "Unknown `activation_fn` 'relu6'.*'relu'"),
         (dict(share_features_extractor=False), "`shared_gru=True` requires `share_features_extractor=True`"),
-        # Issue 9: "no" was a true shared_gru, a dict without 'vf' silently gave the critic no layer
+        # "no" was a true shared_gru, a dict without 'vf' silently gave the critic no layer
         (dict(shared_gru="no"), "`shared_gru` must be True or False, got 'no'"),
         (dict(shared_gru=0, share_features_extractor=False), "`shared_gru` must be True or False, got 0"),
         (dict(net_arch=dict(pi=[8])), r"`net_arch` as a dict must give both 'pi' and 'vf'.*got \{'pi': \[8\]\}"),
@@ -547,7 +547,7 @@ def test_ln_gru_separate_features_extractors():
 @pytest.mark.parametrize(
     "algorithm, policy, env, match",
     [
-        # Issue 9: CombinedExtractor on a Box raised "'Box' object has no attribute 'spaces'"
+        # CombinedExtractor on a Box raised "'Box' object has no attribute 'spaces'"
         (
             GTRPPO,
             "MultiInputSimbaPolicy",

@@ -140,7 +140,7 @@ IMAGES = spaces.Box(0, 255, (3, 64, 64), np.uint8)
         (lambda: LayerNormMlpExtractor(4, dict(pi=[8], qf=[8])), "unknown keys \\['qf'\\]"),
         (lambda: LayerNormMlpExtractor(4, dict(pi=[-2])), r"`net_arch\['pi'\]` must be a positive integer"),
         (lambda: LayerNormMlpExtractor(4, 64), "must be a list of positive integers"),  # type: ignore[arg-type]
-        # Issue 9: an nn.Module that needs arguments is no activation ("Linear.__init__() missing 2 required ...")
+        # an nn.Module that needs arguments is no activation ("Linear.__init__() missing 2 required ...")
         (lambda: SimbaBlock(8, activation_fn=nn.Linear), r"`activation_fn` must be an activation module .*Linear\(\) fails"),
         (lambda: LayerNormMlpExtractor(4, [8], activation_fn=nn.LayerNorm), r"LayerNorm\(\) fails: .*normalized_shape"),
         (

@@ -146,7 +146,7 @@ def reference_loss(log_prob, old_log_prob, advantages, anchor_log_probs, clip_ra
 @pytest.mark.parametrize("penalty_coef", ["advantage", 0.3])
 @pytest.mark.parametrize("dtype", [th.float32, th.float64])
 def test_valid_inputs_give_the_same_bits_as_the_formula(penalty_coef, dtype):
-    """The argument checks (issue 9) change nothing for valid inputs, down to the last bit."""
+    """The argument checks change nothing for valid inputs, down to the last bit."""
     log_prob, old_log_prob, advantages, anchor_log_probs = (x.to(dtype) for x in make_batch(batch_size=64))
     mask = th.arange(64) % 5 != 0
     loss = gtr_policy_loss(

@@ -17,7 +17,7 @@ penalty                ``f(r)``                                         ``g(r) =
 All three vanish with zero gradient at ``r = 1`` and have curvature one there; only the Gaussian
 penalty is bounded (by ``sigma^2``) and lets its restoring force fade for large ratios.
 
-Bad arguments raise a ``ValueError`` naming the argument (issue 9): a log-ratio that is not a floating-point
+Bad arguments raise a ``ValueError`` naming the argument: a log-ratio that is not a floating-point
 tensor, a ``sigma`` that is not a finite number ``> 0``, an unknown penalty name. These functions run for
 every minibatch of training, so the checks only look at Python numbers and at the type of the tensors, never at
 their values (that would synchronise with the device).

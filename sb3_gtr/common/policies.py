@@ -6,7 +6,7 @@ Actor-critic policies of Appendix B.2 of the GTR paper.
 * :class:`LnGruActorCriticPolicy`: a LayerNorm GRU policy (the Craftax recurrent PPO baseline with
   LayerNorm), for sb3-contrib's ``RecurrentPPO``.
 
-Their ``__init__`` checks every argument before building anything (issue 9), so that a bad one is refused with
+Their ``__init__`` checks every argument before building anything, so that a bad one is refused with
 a message naming it and what it may be, rather than failing inside SB3's construction or, for a boolean given
 as a string such as ``"no"`` (which is true), being silently reinterpreted.
 """

@@ -5,7 +5,7 @@ trust-region penalty averaged over a mixture of anchor policies.
 Everything here works on plain tensors, so it can be unit-tested, plotted, or reused outside of
 Stable-Baselines3 (for instance on token log-probabilities in a GRPO trainer).
 
-Bad arguments raise a ``ValueError`` naming the argument, what it must be and what was given (issue 9):
+Bad arguments raise a ``ValueError`` naming the argument, what it must be and what was given:
 per-sample tensors must all have the shape of ``log_prob`` (torch would otherwise broadcast a ``(batch, 1)``
 tensor against a ``(batch,)`` one into a silent ``(batch, batch)`` computation), anchors must add one axis to
 it, a mask must be boolean, and the scalar arguments must be in range. :func:`gtr_policy_loss` runs for every
