@@ -407,3 +407,24 @@ def test_update_that_breaks_the_policy_says_what_was_applied():
     model = GTRPPO("MlpPolicy", "Pendulum-v1", learning_rate=1e30, **SMALL)
     with pytest.raises(NonFiniteLossError, match=r"undefined in the update at epoch 0, minibatch 1, after 1 optimizer step"):
         model.learn(256)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize(
+    "policy_kwargs, error",
+    [
+        (dict(net_arch=[-1]), "RuntimeError"),
+        (dict(activation_fn="relu"), "TypeError"),
+        (dict(net_arch="x"), "TypeError"),
+    ],
+)
+def test_sb3_policy_kwargs_name_the_policy(algorithm, policy_kwargs, error):
+    """SB3's own policies fail in torch on these; the message says which policy and policy_kwargs it was."""
+    algorithm_class, policy = ALGORITHMS[algorithm]
+    with pytest.raises(ValueError, match=rf"Cannot build {algorithm} with the policy \w+, policy_kwargs .*: {error}"):
+        algorithm_class(policy, "CartPole-v1", policy_kwargs=policy_kwargs, **SMALL)
+
+
+def test_bad_rollout_buffer_kwargs_are_named():
+    with pytest.raises(ValueError, match=r"rollout_buffer_kwargs \{'bad': 1\}: TypeError: .*'bad'"):
+        GTRPPO("MlpPolicy", "CartPole-v1", rollout_buffer_kwargs={"bad": 1}, **SMALL)

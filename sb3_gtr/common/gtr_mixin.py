@@ -9,11 +9,12 @@ exactly) and handles the padded minibatches of recurrent policies through a mask
 two algorithms differ only in how a minibatch is evaluated.
 """
 
+import contextlib
 import inspect
 import io
 import pathlib
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
@@ -228,6 +229,24 @@ class GTRMixin:
         self.clip_range = as_float_or_schedule("clip_range", self.clip_range)
         if self.clip_range_vf is not None:
             self.clip_range_vf = as_float_or_schedule("clip_range_vf", self.clip_range_vf)
+
+    @contextlib.contextmanager
+    def _building_model(self) -> Iterator[None]:
+        """
+        SB3 builds the policy and the rollout buffer inside ``_setup_model``, where a bad ``policy_kwargs`` entry of
+        its own policies (``net_arch=[-1]``, ``activation_fn="relu"``) is a torch ``RuntimeError`` or a bare
+        ``TypeError``: say which policy and keyword arguments it was.
+        """
+        try:
+            yield
+        except (TypeError, RuntimeError, AssertionError) as error:
+            policy = getattr(self.policy_class, "__name__", repr(self.policy_class))  # type: ignore[attr-defined]
+            buffer_kwargs = getattr(self, "rollout_buffer_kwargs", None)
+            also = f" and rollout_buffer_kwargs {buffer_kwargs}" if buffer_kwargs else ""
+            raise ValueError(
+                f"Cannot build {type(self).__name__} with the policy {policy}, policy_kwargs {self.policy_kwargs}"
+                f"{also}: {type(error).__name__}: {error}"
+            ) from error
 
     def _check_can_learn(self) -> None:
         """Refuse ``learn()`` without an environment (a model loaded without ``env``), which SB3 meets with a bare assert."""

@@ -206,7 +206,8 @@ class GTRPPO(GTRMixin, PPO):
             self.rollout_buffer_class = (
                 GTRDictRolloutBuffer if isinstance(self.observation_space, spaces.Dict) else GTRRolloutBuffer
             )
-        super()._setup_model()
+        with self._building_model():
+            super()._setup_model()
         self._setup_gtr()
 
     def _evaluate_samples(self, samples: Any) -> tuple[th.Tensor, th.Tensor, Optional[th.Tensor], None]:

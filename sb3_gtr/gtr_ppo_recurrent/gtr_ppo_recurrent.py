@@ -184,7 +184,8 @@ class RecurrentGTRPPO(GTRMixin, RecurrentPPO):
 
     def _setup_model(self) -> None:
         self._check_arguments()
-        super()._setup_model()
+        with self._building_model():
+            super()._setup_model()
         # RecurrentPPO picks its buffer class itself: swap in the one that carries the anchor columns.
         buffer_class = (
             GTRRecurrentDictRolloutBuffer if isinstance(self.observation_space, spaces.Dict) else GTRRecurrentRolloutBuffer
