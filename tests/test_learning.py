@@ -35,7 +35,7 @@ zoo's 100,000).
 * 2026-12-02, AMD EPYC, seeds 0-9: -92.9, -167.4, -204.5, -128.0, -218.5, -184.3, -157.6, -191.1,
   -141.9, -172.6 (median -170, worst -218.5: 81 above the threshold; 36-69 s per run).
 * Earlier, on the development machine, seeds 0-9: -93.8, -167.3, -203.7, -142.7, -235.5, -185.0,
-  -156.6, -189.6, -141.0, -186.6: the same seeds land up to 15 apart on the two machines.
+  -156.6, -189.6, -141.0, -186.6: the same seeds land up to 17 apart on the two machines.
 * Learning curves there (evaluated at rollout ends) show where the threshold is crossed: at 32,768
   steps seeds 0-4 gave -253.3, -171.6, -141.8, -367.7, -216.1 (one below -300); at 40,960: -146.3,
   -166.8, -147.7, -172.1, -171.0; at 49,152: -168.2, -129.1, -180.0, -156.8, -146.2.
