@@ -9,7 +9,7 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.utils import LinearSchedule
 
 from sb3_gtr import GTRPPO, RecurrentGTRPPO
-from sb3_gtr.common.adaptation import load_into_gtr
+from sb3_gtr.adaptation import load_into_gtr
 
 
 def pendulum(g: float = 10.0) -> gym.Env:

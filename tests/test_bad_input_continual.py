@@ -13,31 +13,19 @@ from gymnasium import spaces
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_gtr import GTRPPO
-from sb3_gtr.common.continual import (
-    ContinualTaskCallback,
-    ContinualTaskEnv,
-    EvaluationTable,
-    Phase,
-    Task,
-    TaskSequence,
-    adaptation_speed,
-    compute_metrics,
-    forgetting,
-    make_continual_vec_env,
-    normalize_returns,
-)
-from sb3_gtr.common.cross_embodiment import (
-    CrossEmbodimentWrapper,
-    cross_embodiment_spaces,
-    make_cross_embodiment_env,
-    pad_task_spaces,
-)
-from sb3_gtr.envs import continual_env_id, make_continual_env, make_suite
-from sb3_gtr.envs.dm_control import make_dm_control_env
-from sb3_gtr.envs.metaworld import make_metaworld_env
-from sb3_gtr.envs.procgen import ProcgenGymnasiumEnv, make_procgen_env
-from sb3_gtr.envs.registration import PROCGEN_STARPILOT_ID
-from sb3_gtr.envs.suites import dm_control_suite
+from sb3_gtr.continual.adapters.dm_control import make_dm_control_env
+from sb3_gtr.continual.adapters.metaworld import make_metaworld_env
+from sb3_gtr.continual.adapters.procgen import ProcgenGymnasiumEnv, make_procgen_env
+from sb3_gtr.continual.callbacks import ContinualTaskCallback
+from sb3_gtr.continual.cross_embodiment import CrossEmbodimentWrapper, make_cross_embodiment_env, pad_task_spaces
+from sb3_gtr.continual.env import ContinualTaskEnv
+from sb3_gtr.continual.metrics import EvaluationTable, adaptation_speed, compute_metrics, forgetting, normalize_returns
+from sb3_gtr.continual.registration import make_continual_env
+from sb3_gtr.continual.suites import dm_control_suite, make_suite
+from sb3_gtr.continual.tasks import Phase, Task, TaskSequence
+from sb3_gtr.continual.vec_env import make_continual_vec_env
+from sb3_gtr.networks.task_routed import cross_embodiment_spaces
+from sb3_gtr.registration import PROCGEN_STARPILOT_ID, continual_env_id
 
 
 class CountingEnv(gym.Env):

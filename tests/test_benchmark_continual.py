@@ -10,9 +10,10 @@ from torch import nn
 
 from sb3_gtr import GTRPPO, RecurrentGTRPPO
 from sb3_gtr.benchmarks import continual
-from sb3_gtr.common.continual import EvaluationTable, Phase
-from sb3_gtr.common.policies import SimbaActorCriticPolicy
-from sb3_gtr.envs import make_suite
+from sb3_gtr.continual.metrics import EvaluationTable
+from sb3_gtr.continual.suites import make_suite
+from sb3_gtr.continual.tasks import Phase
+from sb3_gtr.networks.simba import SimbaActorCriticPolicy
 
 # Two-sided 95% Student-t quantiles, t(0.975, df), from tables
 T_975 = {1: 12.706204736, 2: 4.302652730, 4: 2.776445105, 9: 2.262157163, 30: 2.042272456}
@@ -57,7 +58,7 @@ def test_policy_and_normalisation_follow_the_suite_unless_given():
     sequence.normalize_kwargs = {"norm_reward": False}
     setup = continual.resolve_setup(sequence)
     assert setup == {
-        "policy": "sb3_gtr.common.policies.SimbaActorCriticPolicy",
+        "policy": "sb3_gtr.networks.simba.SimbaActorCriticPolicy",
         "policy_kwargs": {"activation_fn": nn.Tanh},
         "normalize_kwargs": {"norm_reward": False},
     }
@@ -70,7 +71,7 @@ def test_policy_and_normalisation_follow_the_suite_unless_given():
     assert continual.resolve_setup(sequence, normalize_kwargs={"gamma": 0.9})["normalize_kwargs"] == {"gamma": 0.9}
     # Recurrent policies get RecurrentGTRPPO
     assert continual.resolve_policy("MlpLnGruPolicy") == (RecurrentGTRPPO, "MlpLnGruPolicy")
-    assert continual.resolve_policy("sb3_gtr.common.policies.LnGruActorCriticPolicy")[0] is RecurrentGTRPPO
+    assert continual.resolve_policy("sb3_gtr.networks.ln_gru.LnGruActorCriticPolicy")[0] is RecurrentGTRPPO
     with pytest.raises(ValueError, match="Unknown policy"):
         continual.resolve_policy("MlpPolicyy")
 

@@ -12,24 +12,20 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_gtr import GTRPPO
-from sb3_gtr.common.continual import (
-    ContinualTaskCallback,
-    ContinualTaskEnv,
+from sb3_gtr.continual.callbacks import ContinualTaskCallback
+from sb3_gtr.continual.env import ContinualTaskEnv
+from sb3_gtr.continual.metrics import (
     EvaluationTable,
-    Phase,
-    Task,
-    TaskSequence,
     adaptation_speed,
     average_performance,
     compute_metrics,
     forgetting,
     forward_transfer,
-    make_continual_vec_env,
-    mirror_vec_wrappers,
     normalize_returns,
-    sync_normalization,
 )
-from sb3_gtr.envs import SUITES, make_suite
+from sb3_gtr.continual.suites import SUITES, make_suite
+from sb3_gtr.continual.tasks import Phase, Task, TaskSequence
+from sb3_gtr.continual.vec_env import make_continual_vec_env, mirror_vec_wrappers, sync_normalization
 
 
 class ConstantRewardEnv(gym.Env):

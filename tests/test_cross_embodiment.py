@@ -9,18 +9,20 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_gtr import GTRPPO
-from sb3_gtr.common.continual import ContinualTaskCallback, ContinualTaskEnv, Task, make_continual_vec_env
-from sb3_gtr.common.cross_embodiment import (
+from sb3_gtr.continual.callbacks import ContinualTaskCallback
+from sb3_gtr.continual.cross_embodiment import CrossEmbodimentWrapper, pad_task_spaces
+from sb3_gtr.continual.env import ContinualTaskEnv
+from sb3_gtr.continual.suites import make_suite
+from sb3_gtr.continual.tasks import Task
+from sb3_gtr.continual.vec_env import make_continual_vec_env
+from sb3_gtr.networks.task_routed import (
     OBSERVATION_KEY,
     TASK_ID_OBS_KEY,
-    CrossEmbodimentWrapper,
     MaskedDiagGaussianDistribution,
     TaskRoutedActorCriticPolicy,
     TaskRoutedLinear,
     cross_embodiment_spaces,
-    pad_task_spaces,
 )
-from sb3_gtr.envs import make_suite
 
 
 class SpyEnv(gym.Env):

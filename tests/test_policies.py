@@ -12,15 +12,9 @@ from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtr
 from torch import nn
 
 from sb3_gtr import GTRPPO, RecurrentGTRPPO
-from sb3_gtr.common.policies import (
-    LnGruActorCriticCnnPolicy,
-    LnGruActorCriticPolicy,
-    LnGruMultiInputActorCriticPolicy,
-    SimbaActorCriticCnnPolicy,
-    SimbaActorCriticPolicy,
-    SimbaMultiInputActorCriticPolicy,
-)
-from sb3_gtr.common.torch_layers import LayerNormGRU
+from sb3_gtr.networks.ln_gru import LnGruActorCriticCnnPolicy, LnGruActorCriticPolicy, LnGruMultiInputActorCriticPolicy
+from sb3_gtr.networks.simba import SimbaActorCriticCnnPolicy, SimbaActorCriticPolicy, SimbaMultiInputActorCriticPolicy
+from sb3_gtr.networks.torch_layers import LayerNormGRU
 
 
 def lr_schedule(_: float) -> float:

@@ -6,14 +6,15 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_gtr import GTRPPO
-from sb3_gtr.common.continual import ContinualTaskEnv, make_continual_vec_env
-from sb3_gtr.common.cross_embodiment import OBSERVATION_KEY, TaskRoutedActorCriticPolicy
-from sb3_gtr.common.impala_cnn import ImpalaCnnExtractor
-from sb3_gtr.common.policies import SimbaActorCriticPolicy
-from sb3_gtr.envs import SUITES, make_suite
-from sb3_gtr.envs.metaworld import EpisodeSuccessWrapper, make_metaworld_env
-from sb3_gtr.envs.procgen import ProcgenGymnasiumEnv
-from sb3_gtr.envs.wrappers import FlattenObservationFloat32
+from sb3_gtr.continual.adapters.metaworld import EpisodeSuccessWrapper, make_metaworld_env
+from sb3_gtr.continual.adapters.procgen import ProcgenGymnasiumEnv
+from sb3_gtr.continual.adapters.wrappers import FlattenObservationFloat32
+from sb3_gtr.continual.env import ContinualTaskEnv
+from sb3_gtr.continual.suites import SUITES, make_suite
+from sb3_gtr.continual.vec_env import make_continual_vec_env
+from sb3_gtr.networks.impala_cnn import ImpalaCnnExtractor
+from sb3_gtr.networks.simba import SimbaActorCriticPolicy
+from sb3_gtr.networks.task_routed import OBSERVATION_KEY, TaskRoutedActorCriticPolicy
 
 # name -> (task names, default cycles, steps per task at scale 1)
 PAPER_SUITES = {

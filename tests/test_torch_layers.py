@@ -5,8 +5,8 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from sb3_gtr.common.impala_cnn import ImpalaCnnExtractor
-from sb3_gtr.common.torch_layers import (
+from sb3_gtr.networks.impala_cnn import ImpalaCnnExtractor
+from sb3_gtr.networks.torch_layers import (
     LayerNormGRU,
     LayerNormGRUCell,
     LayerNormMlpExtractor,

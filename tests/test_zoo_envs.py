@@ -17,12 +17,14 @@ from stable_baselines3.common.env_util import make_vec_env
 from torch import nn
 
 from sb3_gtr import GTRPPO, RecurrentGTRPPO
-from sb3_gtr.common.continual import ContinualTaskCallback, ContinualTaskEnv, make_continual_vec_env
-from sb3_gtr.common.cross_embodiment import TaskRoutedActorCriticPolicy
-from sb3_gtr.common.impala_cnn import ImpalaCnnActorCriticPolicy, ImpalaCnnExtractor
-from sb3_gtr.envs import SUITES, continual_env_id, make_suite
-from sb3_gtr.envs.registration import PROCGEN_STARPILOT_ID
-from sb3_gtr.envs.wrappers import import_quietly
+from sb3_gtr.continual.adapters.wrappers import import_quietly
+from sb3_gtr.continual.callbacks import ContinualTaskCallback
+from sb3_gtr.continual.env import ContinualTaskEnv
+from sb3_gtr.continual.suites import SUITES, make_suite
+from sb3_gtr.continual.vec_env import make_continual_vec_env
+from sb3_gtr.networks.impala_cnn import ImpalaCnnActorCriticPolicy, ImpalaCnnExtractor
+from sb3_gtr.networks.task_routed import TaskRoutedActorCriticPolicy
+from sb3_gtr.registration import PROCGEN_STARPILOT_ID, continual_env_id
 from sb3_gtr.zoo.cli import check_gtr_hyperparams, default_conf_file
 
 ALGOS = {"gtr_ppo": GTRPPO, "gtr_ppo_recurrent": RecurrentGTRPPO}
@@ -86,7 +88,7 @@ def test_every_entry_names_what_the_zoo_and_the_algorithm_know(algo):
                 # The bodies' sizes written in the YAML are those the suite measures
                 assert zoo_policy_kwargs(entry) == sequence.policy_kwargs
         if env_id.startswith("dm_control/"):
-            assert entry["env_wrapper"] == "sb3_gtr.envs.wrappers.FlattenObservationFloat32"
+            assert entry["env_wrapper"] == "sb3_gtr.continual.adapters.wrappers.FlattenObservationFloat32"
     if algo == "gtr_ppo":
         for env_id in (*DMC_IDS, continual_env_id("dmc-walker")):
             assert found[env_id]["policy"] == "SimbaPolicy"

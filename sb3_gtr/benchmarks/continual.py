@@ -5,7 +5,7 @@ seeds each, one process per (method, seed) job, then one table and one plot comp
 Every method is a ``GTRPPO`` (``RecurrentGTRPPO`` for a recurrent policy) that differs only in its
 trust-region arguments (:data:`METHODS`), with the same policy, hyperparameters, environment seeds and
 evaluation seeds, so the comparison isolates the objective. Each job trains one model across the whole
-suite with a :class:`~sb3_gtr.common.continual.ContinualTaskCallback` and writes the callback's files
+suite with a :class:`~sb3_gtr.continual.callbacks.ContinualTaskCallback` and writes the callback's files
 (``evaluations.csv``, ``metrics.json`` ...) and a ``done`` marker into ``<output-dir>/<method>/seed_<s>/``;
 a rerun skips the jobs whose marker holds the same configuration, so an interrupted benchmark resumes.
 
@@ -18,7 +18,7 @@ own process group) and keeps the finished ones.
 When every job is done the runner normalises each task's returns by the minimum and maximum evaluation
 return of that task over *all* the jobs of the run (shared by every method, so that a score of 1 means
 "the best any method reached"), recomputes the metrics of every job with these references
-(:func:`~sb3_gtr.common.continual.compute_metrics`), and writes, in ``<output-dir>``:
+(:func:`~sb3_gtr.continual.metrics.compute_metrics`), and writes, in ``<output-dir>``:
 
 - ``results.csv`` (one row per method and metric: number of seeds, mean, 95% interval) and ``results.md``
   (the same as a table, with the settings);
@@ -71,15 +71,9 @@ from sb3_gtr.benchmarks._workers import (
     stop_all,
 )
 from sb3_gtr.common.checks import is_int
-from sb3_gtr.common.continual import (
-    EvaluationTable,
-    Phase,
-    TaskSequence,
-    area_under_curve,
-    compute_metrics,
-    normalize_returns,
-)
-from sb3_gtr.envs.suites import SUITES, make_suite
+from sb3_gtr.continual.metrics import EvaluationTable, area_under_curve, compute_metrics, normalize_returns
+from sb3_gtr.continual.suites import SUITES, make_suite
+from sb3_gtr.continual.tasks import Phase, TaskSequence
 
 #: Fixed KL coefficient of ``ppo-kl``: the PPO paper's (Schulman et al., 2017, Table 1) fixed-KL sweep over
 #: {0.3, 1, 3, 10} found 1 and 3 about equally good (0.71 and 0.72 normalised score); 1 is the lighter one,
@@ -680,7 +674,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
 
     Takes the job folder's lock first (:func:`~sb3_gtr.benchmarks._workers.lock_job_dir`; held until it returns, or
     until the process ends, however it ends), so that two runners never train into one folder. Then clears the
-    folder, trains with a :class:`~sb3_gtr.common.continual.ContinualTaskCallback` writing into it, writes the step
+    folder, trains with a :class:`~sb3_gtr.continual.callbacks.ContinualTaskCallback` writing into it, writes the step
     count to its ``progress`` file after every rollout, then writes the ``done`` marker last. On an error the
     traceback goes to ``error.txt`` and the error is raised again.
 
@@ -697,7 +691,8 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from sb3_gtr.common.continual import ContinualTaskCallback, make_continual_vec_env
+    from sb3_gtr.continual.callbacks import ContinualTaskCallback
+    from sb3_gtr.continual.vec_env import make_continual_vec_env
 
     num_threads = int(config.get("num_threads", NUM_THREADS))
     th.set_num_threads(num_threads)
@@ -1225,7 +1220,7 @@ def _suite_parameters(suite: str) -> str:
     named = [p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
     text = f"suite {suite!r} takes {', '.join(named) if named else 'no named argument'}"
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        text += f" and keyword arguments that sb3_gtr.envs.suites.{function.__name__} passes on"
+        text += f" and keyword arguments that sb3_gtr.continual.suites.{function.__name__} passes on"
     return text
 
 
@@ -1359,7 +1354,7 @@ def validate_jobs(
     """
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from sb3_gtr.common.continual import check_phases_fit, make_continual_vec_env
+    from sb3_gtr.continual.vec_env import check_phases_fit, make_continual_vec_env
 
     algorithm_class, _ = resolve_policy(settings["policy"])
     # What the job's callback refuses when its training starts, refused here for every job at once.
@@ -1500,7 +1495,7 @@ def run_benchmark(
     """
     Run every (method, seed) job not finished yet, then aggregate all of them into the result files.
 
-    :param suite: A key of :data:`~sb3_gtr.envs.suites.SUITES`
+    :param suite: A key of :data:`~sb3_gtr.continual.suites.SUITES`
     :param methods: Method names (keys of :data:`METHODS` or defined in ``method_kwargs``; ``None``: all of
         :data:`METHODS`)
     :param seeds: Seeds; job ``(method, seed)`` trains and evaluates on environments seeded from ``seed`` alone, so

@@ -69,7 +69,7 @@ from sb3_gtr.benchmarks.continual import (
     validate_jobs,
 )
 from sb3_gtr.common.checks import is_int
-from sb3_gtr.envs.suites import SUITES
+from sb3_gtr.continual.suites import SUITES
 
 #: The metrics a sweep can maximise (of :func:`~sb3_gtr.benchmarks.continual.run_metrics`), with their labels.
 OBJECTIVES: dict[str, str] = {
@@ -429,7 +429,7 @@ def run_sweep(
     Run the PPO baseline on the sweep's seeds (unless done), then trials until ``n_trials`` have finished, then
     write the result files.
 
-    :param suite: A key of :data:`~sb3_gtr.envs.suites.SUITES`
+    :param suite: A key of :data:`~sb3_gtr.continual.suites.SUITES`
     :param seeds: Seeds of every trial (use others than those of the benchmark the sweep is validated on)
     :param n_trials: Finished trials wanted, the defaults' trial included
     :param objective: The metric maximised, a key of :data:`OBJECTIVES`

@@ -105,7 +105,7 @@ def _check_saved_agent(cls: type, path: Any, data: dict[str, Any]) -> None:
         raise ValueError(
             f"{_path_name(path)} holds an agent saved by another algorithm than {cls.__name__} (policy {policy_name}, no GTR "
             f"arguments), most likely {base}. Load it with {base}.load, or continue training it with GTR through "
-            "sb3_gtr.common.adaptation.load_into_gtr(path, env)."
+            "sb3_gtr.adaptation.load_into_gtr(path, env)."
         )
     if saved_recurrent != wants_recurrent:
         other = "RecurrentGTRPPO" if saved_recurrent else "GTRPPO"

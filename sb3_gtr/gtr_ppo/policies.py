@@ -2,9 +2,9 @@
 # cross-embodiment (task-routed) policies of the paper.
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, MultiInputActorCriticPolicy
 
-from sb3_gtr.common.cross_embodiment import TaskRoutedActorCriticPolicy
-from sb3_gtr.common.impala_cnn import ImpalaCnnActorCriticPolicy
-from sb3_gtr.common.policies import SimbaActorCriticCnnPolicy, SimbaActorCriticPolicy, SimbaMultiInputActorCriticPolicy
+from sb3_gtr.networks.impala_cnn import ImpalaCnnActorCriticPolicy
+from sb3_gtr.networks.simba import SimbaActorCriticCnnPolicy, SimbaActorCriticPolicy, SimbaMultiInputActorCriticPolicy
+from sb3_gtr.networks.task_routed import TaskRoutedActorCriticPolicy
 
 MlpPolicy = ActorCriticPolicy
 CnnPolicy = ActorCriticCnnPolicy

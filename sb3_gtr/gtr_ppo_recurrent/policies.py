@@ -5,7 +5,7 @@ from sb3_contrib.common.recurrent.policies import (
     RecurrentMultiInputActorCriticPolicy,
 )
 
-from sb3_gtr.common.policies import LnGruActorCriticCnnPolicy, LnGruActorCriticPolicy, LnGruMultiInputActorCriticPolicy
+from sb3_gtr.networks.ln_gru import LnGruActorCriticCnnPolicy, LnGruActorCriticPolicy, LnGruMultiInputActorCriticPolicy
 
 MlpLstmPolicy = RecurrentActorCriticPolicy
 CnnLstmPolicy = RecurrentActorCriticCnnPolicy

@@ -212,7 +212,7 @@ def import_env_packages(args: Sequence[str]) -> None:
     parser.add_argument("--env", default="")
     env_id = parser.parse_known_args(list(args))[0].env
     if env_id.startswith("dm_control/"):
-        from sb3_gtr.envs.wrappers import import_quietly
+        from sb3_gtr.continual.adapters.wrappers import import_quietly
 
         import_quietly("shimmy")
 

@@ -22,7 +22,7 @@ def register_with_zoo() -> None:
     The zoo checks ``--algo`` against ``ALGOS`` while it parses its arguments (before ``--gym-packages`` are
     imported), so this must run before the zoo's entry points: ``python -m sb3_gtr.zoo`` does it. Importing ``sb3_gtr``
     (as this module does) also registers sb3-gtr's environments (``sb3_gtr/continual-<suite>-v0`` ..., see
-    :mod:`sb3_gtr.envs.registration`).
+    :mod:`sb3_gtr.continual.registration`).
     """
     for name, (algo_class, sampler) in GTR_ALGOS.items():
         utils.ALGOS[name] = algo_class

@@ -12,7 +12,7 @@ from typing import Any, Optional, SupportsFloat
 import gymnasium as gym
 
 from sb3_gtr.common.checks import check_positive_int, check_str
-from sb3_gtr.envs.wrappers import FlattenObservationFloat32
+from sb3_gtr.continual.adapters.wrappers import FlattenObservationFloat32
 
 #: Seed of the benchmark object that draws the 50 object/goal variations of an MT1 task: fixed, so that the
 #: training and the evaluation environments (built separately) share the same variations.

@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sb3_gtr.common.checks import check_choice, check_keywords, check_positive_int
-from sb3_gtr.envs.wrappers import import_quietly
+from sb3_gtr.continual.adapters.wrappers import import_quietly
 
 #: procgen's distribution modes, from the easiest. ``"extreme"`` exists for chaser, dodgeball, leaper and
 #: starpilot only; ``"memory"`` (not offered here) for a few maze-like games (procgen aborts the process on a

@@ -1,5 +1,5 @@
 """
-Named continual-learning suites: functions returning a :class:`~sb3_gtr.common.continual.TaskSequence`,
+Named continual-learning suites: functions returning a :class:`~sb3_gtr.continual.tasks.TaskSequence`,
 registered by name in :data:`SUITES` and built with :func:`make_suite`.
 
 A suite function takes ``scale`` (multiplies every task's step budget) and ``n_cycles`` (``None``: the
@@ -32,19 +32,20 @@ from typing import Any, Optional
 from torch import nn
 
 from sb3_gtr.common.checks import check_bool, check_choice, check_finite_float, check_keywords, check_positive_int, check_str
-from sb3_gtr.common.continual import Task, TaskSequence
-from sb3_gtr.common.cross_embodiment import TaskRoutedActorCriticPolicy, pad_task_spaces
-from sb3_gtr.common.impala_cnn import ImpalaCnnExtractor
-from sb3_gtr.common.policies import SimbaActorCriticPolicy
-from sb3_gtr.envs.dm_control import make_dm_control_env
-from sb3_gtr.envs.metaworld import make_metaworld_env
-from sb3_gtr.envs.procgen import (
+from sb3_gtr.continual.adapters.dm_control import make_dm_control_env
+from sb3_gtr.continual.adapters.metaworld import make_metaworld_env
+from sb3_gtr.continual.adapters.procgen import (
     PROCGEN_DISTRIBUTION_MODES,
     PROCGEN_ENV_KWARGS,
     PROCGEN_EXTREME_GAMES,
     PROCGEN_GAMES,
     make_procgen_env,
 )
+from sb3_gtr.continual.cross_embodiment import pad_task_spaces
+from sb3_gtr.continual.tasks import Task, TaskSequence
+from sb3_gtr.networks.impala_cnn import ImpalaCnnExtractor
+from sb3_gtr.networks.simba import SimbaActorCriticPolicy
+from sb3_gtr.networks.task_routed import TaskRoutedActorCriticPolicy
 
 
 def _check_suite_arguments(scale: Any, n_cycles: Any, timesteps_per_task: Any) -> None:
@@ -209,10 +210,10 @@ def mujoco_cross_suite(
     names are the ids without their version.
 
     The bodies have different observation (17, 17, 105, 348 floats) and action (6, 6, 8, 17) sizes: the tasks are
-    given common spaces by :func:`~sb3_gtr.common.cross_embodiment.pad_task_spaces` (a ``Dict`` of the
+    given common spaces by :func:`~sb3_gtr.continual.cross_embodiment.pad_task_spaces` (a ``Dict`` of the
     zero-padded observation and the task id; padded actions in ``[-1, 1]``, cut to each body's size and scaled to
     its bounds before it steps). Building the suite builds each environment once to read its sizes.
-    Recommended: :class:`~sb3_gtr.common.cross_embodiment.TaskRoutedActorCriticPolicy` (per-task input layers and
+    Recommended: :class:`~sb3_gtr.networks.task_routed.TaskRoutedActorCriticPolicy` (per-task input layers and
     actor heads around SimBa trunks, told each body's sizes) and ``VecNormalize`` of the observation vector only
     (``norm_obs_keys=["observation"]``) and of the rewards.
 
@@ -282,7 +283,7 @@ def metaworld_suite(
     :param n_cycles: Number of cycles (``None``: :data:`METAWORLD_N_CYCLES`)
     :param env_names: The Meta-World v3 task names, in training order
     :param timesteps_per_task: Steps per task before ``scale``
-    :param env_kwargs: Extra keyword arguments of :func:`~sb3_gtr.envs.metaworld.make_metaworld_env`
+    :param env_kwargs: Extra keyword arguments of :func:`~sb3_gtr.continual.adapters.metaworld.make_metaworld_env`
     :return: The task sequence
     """
     _check_suite_arguments(scale, n_cycles, timesteps_per_task)
@@ -325,9 +326,9 @@ def procgen_starpilot_suite(
     for starpilot), each over unlimited levels (``num_levels=0``; pass ``num_levels``/``start_level`` to fix a level
     set). The game, the 64x64x3 ``uint8`` observations and the 15 actions are the same in every stage, so the
     policy has to notice the change from the frames. :data:`PROCGEN_TIMESTEPS_PER_TASK` steps per stage (75M
-    steps at scale 1). Needs the ``procgen-mirror`` package (see :mod:`sb3_gtr.envs.procgen`).
+    steps at scale 1). Needs the ``procgen-mirror`` package (see :mod:`sb3_gtr.continual.adapters.procgen`).
 
-    Recommended: ``CnnPolicy`` with the IMPALA CNN (:class:`~sb3_gtr.common.impala_cnn.ImpalaCnnExtractor`, 256
+    Recommended: ``CnnPolicy`` with the IMPALA CNN (:class:`~sb3_gtr.networks.impala_cnn.ImpalaCnnExtractor`, 256
     features, heads directly on them: Appendix C), and ``VecNormalize`` of the rewards only (not of the images).
 
     :param scale: Factor applied to the steps per stage
@@ -335,7 +336,7 @@ def procgen_starpilot_suite(
     :param stages: The distribution modes of the stages, in training order
     :param timesteps_per_task: Steps per stage before ``scale``
     :param env_name: The procgen game
-    :param env_kwargs: Extra keyword arguments of :class:`~sb3_gtr.envs.procgen.ProcgenGymnasiumEnv`
+    :param env_kwargs: Extra keyword arguments of :class:`~sb3_gtr.continual.adapters.procgen.ProcgenGymnasiumEnv`
     :return: The task sequence
     """
     _check_suite_arguments(scale, n_cycles, timesteps_per_task)
@@ -382,7 +383,7 @@ def make_suite(name: str, scale: float = 1.0, n_cycles: Optional[int] = None, **
     :param n_cycles: Number of passes over the tasks (``None``: the suite's default)
     :param kwargs: Suite-specific keyword arguments; those a suite does not take itself go to its environments,
         which refuse unknown ones when the first environment is built
-        (:func:`~sb3_gtr.common.continual.make_continual_vec_env`), before any training
+        (:func:`~sb3_gtr.continual.vec_env.make_continual_vec_env`), before any training
     :return: The task sequence
     """
     if not isinstance(name, str) or name not in SUITES:

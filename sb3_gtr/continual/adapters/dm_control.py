@@ -3,7 +3,7 @@ DeepMind Control Suite tasks as flat ``float32`` gymnasium environments (through
 and ``dmc-dog`` continual suites.
 
 shimmy registers ``dm_control/<domain>-<task>-v0`` when it is imported; its observations are a ``Dict`` of
-``float64`` arrays, flattened here with :class:`~sb3_gtr.envs.wrappers.FlattenObservationFloat32`. Episodes last
+``float64`` arrays, flattened here with :class:`~sb3_gtr.continual.adapters.wrappers.FlattenObservationFloat32`. Episodes last
 1000 steps and end with ``truncated=True`` (dm_control tasks have no terminal states).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 
 from sb3_gtr.common.checks import check_str
-from sb3_gtr.envs.wrappers import FlattenObservationFloat32, import_quietly
+from sb3_gtr.continual.adapters.wrappers import FlattenObservationFloat32, import_quietly
 
 
 def dm_control_env_id(domain_name: str, task_name: str) -> str:

@@ -5,7 +5,7 @@ Continue training a trained agent with GTR: :func:`load_into_gtr` turns a Stable
 new environment, so that adapting a trained agent to a changed task is one call::
 
     import gymnasium as gym
-    from sb3_gtr.common.adaptation import load_into_gtr
+    from sb3_gtr.adaptation import load_into_gtr
 
     model = load_into_gtr("ppo_halfcheetah.zip", gym.make("HalfCheetah-v5", forward_reward_weight=-1.0))
     model.learn(100_000)

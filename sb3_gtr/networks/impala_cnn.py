@@ -5,7 +5,7 @@ extractor: the GTR paper's network for Procgen starpilot (Appendix C).
 Use it with ``CnnPolicy``::
 
     from sb3_gtr import GTRPPO
-    from sb3_gtr.common.impala_cnn import ImpalaCnnExtractor
+    from sb3_gtr.networks.impala_cnn import ImpalaCnnExtractor
 
     policy_kwargs = dict(features_extractor_class=ImpalaCnnExtractor, net_arch=[])
     model = GTRPPO("CnnPolicy", env, policy_kwargs=policy_kwargs)
@@ -25,8 +25,8 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
 from sb3_gtr.common.checks import check_bool, describe
-from sb3_gtr.common.policies import check_policy_arguments
-from sb3_gtr.common.torch_layers import NetArch, check_positive_int, get_activation_fn
+from sb3_gtr.networks.policy_checks import check_policy_arguments
+from sb3_gtr.networks.torch_layers import NetArch, check_positive_int, get_activation_fn
 
 
 class ImpalaResidualBlock(nn.Module):
