@@ -21,6 +21,7 @@ from sb3_gtr.networks.task_routed import (
     MaskedDiagGaussianDistribution,
     TaskRoutedActorCriticPolicy,
     TaskRoutedLinear,
+    TaskRoutedObservationSpace,
     cross_embodiment_spaces,
 )
 
@@ -301,6 +302,29 @@ def test_bad_policy_kwargs(kwargs, match):
     arguments = {"task_obs_dims": TASK_OBS_DIMS, "task_action_dims": TASK_ACTION_DIMS, **kwargs}
     with pytest.raises(ValueError, match=match):
         TaskRoutedActorCriticPolicy(observation_space, action_space, lambda _: 1e-3, **arguments)
+
+
+def test_observation_space_records_the_body_sizes_for_the_policy():
+    padded = pad_task_spaces(spy_tasks())
+    env = ContinualTaskEnv(padded.tasks)
+    space = env.observation_space
+    assert isinstance(space, TaskRoutedObservationSpace)
+    assert (space.task_obs_dims, space.task_action_dims) == ([3, 5], [2, 4])
+    # Saved models pickle their spaces; the sizes travel with them
+    assert pickle.loads(pickle.dumps(space)).task_obs_dims == [3, 5]
+    plain = spaces.Dict(dict(space.spaces))
+    assert space == plain and plain == space
+    assert space != cross_embodiment_spaces(2, 5, 4, task_obs_dims=[5, 5], task_action_dims=[2, 4])[0]
+
+    model = GTRPPO("TaskRoutedPolicy", env, n_steps=16, batch_size=16, device="cpu", policy_kwargs={"trunk": "mlp"})
+    assert (model.policy.task_obs_dims, model.policy.task_action_dims) == ([3, 5], [2, 4])
+    with pytest.raises(
+        ValueError, match=r"`task_obs_dims` \[5, 5\] contradicts the sizes the observation space records, \[3, 5\]"
+    ):
+        GTRPPO("TaskRoutedPolicy", env, device="cpu", policy_kwargs={"trunk": "mlp", "task_obs_dims": [5, 5]})
+    # Explicit sizes that agree are accepted
+    agreeing = GTRPPO("TaskRoutedPolicy", env, device="cpu", policy_kwargs={"trunk": "mlp", **padded.policy_kwargs})
+    assert agreeing.policy.task_action_dims == [2, 4]
 
 
 def test_policy_needs_task_observations():

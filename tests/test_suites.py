@@ -117,8 +117,16 @@ def test_recommended_settings_train(name):
 def test_cross_embodiment_suites_recommend_the_task_routed_policy():
     forward, reverse = make_suite("mujoco-cross"), make_suite("mujoco-cross-reverse")
     assert forward.policy is reverse.policy is TaskRoutedActorCriticPolicy
-    assert forward.policy_kwargs == {"task_obs_dims": [17, 17, 105, 348], "task_action_dims": [6, 6, 8, 17]}
-    assert reverse.policy_kwargs == {"task_obs_dims": [348, 105, 17, 17], "task_action_dims": [17, 8, 6, 6]}
+    # The body sizes have one source, the environments: the padded observation space records them for the policy.
+    for sequence, obs_dims, action_dims in (
+        (forward, [17, 17, 105, 348], [6, 6, 8, 17]),
+        (reverse, [348, 105, 17, 17], [17, 8, 6, 6]),
+    ):
+        assert sequence.policy_kwargs == {}
+        env = sequence.tasks[0].make_env()
+        assert env.observation_space.task_obs_dims == obs_dims
+        assert env.observation_space.task_action_dims == action_dims
+        env.close()
     assert forward.normalize_kwargs["norm_obs_keys"] == [OBSERVATION_KEY]
 
 

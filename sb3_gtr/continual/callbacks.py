@@ -34,7 +34,7 @@ from sb3_gtr.common.checks import (
 from sb3_gtr.continual.env import check_same_spaces
 from sb3_gtr.continual.metrics import (
     EvaluationTable,
-    _check_fraction,
+    check_fraction,
     check_reference_curves,
     check_references,
     compute_metrics,
@@ -43,14 +43,14 @@ from sb3_gtr.continual.metrics import (
 from sb3_gtr.continual.plotting import plot_learning_curves
 from sb3_gtr.continual.tasks import TASK_ID_KEY, TASK_SWITCH_KEY, Phase, TaskSequence
 from sb3_gtr.continual.vec_env import (
-    _sequence_differences,
-    _task_differences,
-    _vec_wrappers,
     check_phases_fit,
     check_wrapper_kwargs,
     make_continual_vec_env,
     mirror_vec_wrappers,
+    sequence_differences,
+    split_vec_wrappers,
     sync_normalization,
+    task_differences,
 )
 
 
@@ -198,7 +198,7 @@ class ContinualTaskCallback(BaseCallback):
         self.reference_min = reference_min
         self.reference_max = reference_max
         self.reference_curves = reference_curves
-        self.adaptation_fraction = _check_fraction(adaptation_fraction, "adaptation_fraction")
+        self.adaptation_fraction = check_fraction(adaptation_fraction, "adaptation_fraction")
         self.eval_envs: list[VecEnv] = []
         self._given_thresholds = dict(check_optional_mapping("reward_thresholds", reward_thresholds) or {})
         for name, threshold in self._given_thresholds.items():
@@ -294,10 +294,10 @@ class ContinualTaskCallback(BaseCallback):
             if env_sequence is None:
                 # Built from a list of tasks: only the tasks themselves can be compared.
                 env_tasks = self.training_env.get_attr("tasks", indices=rank)[0]
-                differences = _task_differences(self.sequence.tasks, env_tasks)
+                differences = task_differences(self.sequence.tasks, env_tasks)
                 built_from = f"the tasks {[task.name for task in env_tasks]}"
             else:
-                differences = _sequence_differences(self.sequence, env_sequence)
+                differences = sequence_differences(self.sequence, env_sequence)
                 built_from = repr(env_sequence)
             if differences:
                 raise ValueError(
@@ -346,10 +346,10 @@ class ContinualTaskCallback(BaseCallback):
             env.close()
         self.eval_envs = [self._make_eval_env(task_id) for task_id in range(len(self.sequence))]
         if self.eval_env_factory is None:
-            training_base = _vec_wrappers(self.training_env)[1]
+            training_base = split_vec_wrappers(self.training_env)[1]
             first_name = self.sequence.tasks[self.training_env.get_attr("task_id", indices=0)[0]].name
             for task, eval_env in zip(self.sequence.tasks, self.eval_envs, strict=True):
-                check_same_spaces(training_base, _vec_wrappers(eval_env)[1], first_name, task.name)
+                check_same_spaces(training_base, split_vec_wrappers(eval_env)[1], first_name, task.name)
         else:
             self._check_factory_spaces()
 

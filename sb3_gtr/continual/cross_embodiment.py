@@ -47,7 +47,7 @@ from sb3_gtr.networks.torch_layers import (
 class CrossEmbodimentWrapper(gym.Wrapper):
     """
     Give one task the observation and action spaces shared by all the tasks of a cross-embodiment sequence
-    (see :func:`cross_embodiment_spaces`).
+    (see :func:`~sb3_gtr.networks.task_routed.cross_embodiment_spaces`).
 
     Observations: the task's observation, flattened to ``float32`` and zero-padded to ``obs_dim``, with the task
     id. Actions: only the first ``task_action_dim`` entries of an action are used (the padded ones are dropped
@@ -59,9 +59,21 @@ class CrossEmbodimentWrapper(gym.Wrapper):
     :param n_tasks: Number of tasks of the sequence
     :param obs_dim: Size of the padded observation vector
     :param action_dim: Size of the padded action vector
+    :param task_obs_dims: Observation size of every task, recorded in the observation space for the policy
+        (``None``: not recorded)
+    :param task_action_dims: Action size of every task, recorded likewise (``None``: not recorded)
     """
 
-    def __init__(self, env: gym.Env, task_id: int, n_tasks: int, obs_dim: int, action_dim: int) -> None:
+    def __init__(
+        self,
+        env: gym.Env,
+        task_id: int,
+        n_tasks: int,
+        obs_dim: int,
+        action_dim: int,
+        task_obs_dims: Optional[Sequence[int]] = None,
+        task_action_dims: Optional[Sequence[int]] = None,
+    ) -> None:
         super().__init__(env)
         n_tasks = checks.check_positive_int("n_tasks", n_tasks)
         task_id = checks.check_int_in_range("task_id", task_id, 0, n_tasks)
@@ -78,7 +90,9 @@ class CrossEmbodimentWrapper(gym.Wrapper):
                 f"Task {task_id} has {self.task_obs_dim} observation entries and {self.task_action_dim} action "
                 f"entries, more than the padded sizes {obs_dim} and {action_dim}"
             )
-        self.observation_space, self.action_space = cross_embodiment_spaces(n_tasks, obs_dim, action_dim)
+        self.observation_space, self.action_space = cross_embodiment_spaces(
+            n_tasks, obs_dim, action_dim, task_obs_dims, task_action_dims
+        )
         self._low = action_space.low.astype(np.float64)
         self._high = action_space.high.astype(np.float64)
         self._bounded = np.isfinite(self._low) & np.isfinite(self._high)
@@ -143,7 +157,13 @@ def make_cross_embodiment_env(
     checks.check_length("task_action_dims", task_action_dims, len(task_obs_dims), "task (as many as task_obs_dims)")
     checks.check_int_in_range("task_id", task_id, 0, len(task_obs_dims))
     env = CrossEmbodimentWrapper(
-        task.make_env(**kwargs), task_id, len(task_obs_dims), max(task_obs_dims), max(task_action_dims)
+        task.make_env(**kwargs),
+        task_id,
+        len(task_obs_dims),
+        max(task_obs_dims),
+        max(task_action_dims),
+        task_obs_dims=task_obs_dims,
+        task_action_dims=task_action_dims,
     )
     expected = (task_obs_dims[task_id], task_action_dims[task_id])
     if (env.task_obs_dim, env.task_action_dim) != expected:

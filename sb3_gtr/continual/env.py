@@ -12,11 +12,12 @@ from sb3_gtr.common.checks import (
     check_int_in_range,
     check_optional_mapping,
 )
-from sb3_gtr.continual.tasks import TASK_ID_KEY, TASK_SWITCH_KEY, Task, TaskSequence, _check_tasks
+from sb3_gtr.continual.tasks import TASK_ID_KEY, TASK_SWITCH_KEY, Task, TaskSequence, check_tasks
 
 
-def _tasks_of(tasks: Union[TaskSequence, Sequence[Task]]) -> list[Task]:
-    return list(tasks.tasks) if isinstance(tasks, TaskSequence) else _check_tasks(tasks)
+def tasks_of(tasks: Union[TaskSequence, Sequence[Task]]) -> list[Task]:
+    """The tasks of a sequence, or a list of tasks checked by :func:`~sb3_gtr.continual.tasks.check_tasks`."""
+    return list(tasks.tasks) if isinstance(tasks, TaskSequence) else check_tasks(tasks)
 
 
 class ContinualTaskEnv(gym.Env):
@@ -51,7 +52,7 @@ class ContinualTaskEnv(gym.Env):
         env_kwargs: Optional[dict[str, Any]] = None,
     ) -> None:
         super().__init__()
-        self.tasks = _tasks_of(tasks)
+        self.tasks = tasks_of(tasks)
         #: The sequence the env was built from (``None`` when given a list of tasks): :class:`ContinualTaskCallback`
         #: reads its schedule from here when it is not given one
         self.sequence = tasks if isinstance(tasks, TaskSequence) else None

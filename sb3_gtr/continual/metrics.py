@@ -142,7 +142,7 @@ def _per_task(values: Optional[Sequence[Optional[float]]], n_tasks: int, fallbac
     return np.array([fallback[i] if value is None else float(value) for i, value in enumerate(values)])
 
 
-def _check_phases(phases: Sequence[Phase], n_tasks: int) -> list[Phase]:
+def check_phases(phases: Sequence[Phase], n_tasks: int) -> list[Phase]:
     """The phases as :class:`Phase` s, refusing tasks that do not exist and phases out of training order."""
     if isinstance(phases, (str, bytes, Mapping)) or not isinstance(phases, Iterable):
         raise ValueError(f"`phases` must be a list of Phase, got {describe(phases)}")
@@ -157,7 +157,8 @@ def _check_phases(phases: Sequence[Phase], n_tasks: int) -> list[Phase]:
     return checked
 
 
-def _check_fraction(fraction: Any, name: str = "fraction") -> float:
+def check_fraction(fraction: Any, name: str = "fraction") -> float:
+    """The fraction of the final performance that counts as re-adapted, a float in ``(0, 1]``."""
     # A target of 0 is reached at once, above 1 never: neither measures re-adaptation.
     return check_finite_float(name, fraction, low=0.0, high=1.0, low_inclusive=False)
 
@@ -238,7 +239,7 @@ def forgetting(steps: np.ndarray, normalized: np.ndarray, phases: Sequence[Phase
     :return: Forgetting per task, shape ``(n_tasks,)``; NaN for a task that was never trained
     """
     normalized = np.asarray(normalized, dtype=np.float64)
-    phases = _check_phases(phases, normalized.shape[1])
+    phases = check_phases(phases, normalized.shape[1])
     final = normalized[-1]
     result = np.full(normalized.shape[1], math.nan)
     for phase in phases:  # later phases overwrite earlier ones: the last phase of each task wins
@@ -288,7 +289,7 @@ def forward_transfer(
     """
     normalized = np.asarray(normalized, dtype=np.float64)
     n_tasks = normalized.shape[1]
-    phases = _check_phases(phases, n_tasks)
+    phases = check_phases(phases, n_tasks)
     result = np.full(n_tasks, math.nan)
     if reference_curves is None:
         return result
@@ -325,8 +326,8 @@ def adaptation_speed(steps: np.ndarray, normalized: np.ndarray, phases: Sequence
     :return: Steps to adapt, per phase, shape ``(len(phases),)``
     """
     steps, normalized = np.asarray(steps), np.asarray(normalized, dtype=np.float64)
-    phases = _check_phases(phases, normalized.shape[1])
-    fraction = _check_fraction(fraction)
+    phases = check_phases(phases, normalized.shape[1])
+    fraction = check_fraction(fraction)
     result = np.full(len(phases), math.nan)
     seen: set[int] = set()
     for index, phase in enumerate(phases):
@@ -416,8 +417,8 @@ def compute_metrics(
     if len(table) == 0:
         raise ValueError("`table` holds no evaluation: the metrics need at least one")
     n_tasks = len(table.task_names)
-    phases = _check_phases(phases, n_tasks)
-    fraction = _check_fraction(fraction)
+    phases = check_phases(phases, n_tasks)
+    fraction = check_fraction(fraction)
     check_references(reference_min, reference_max, table.task_names)
     check_reference_curves(reference_curves, table.task_names)
     low = _per_task(reference_min, n_tasks, np.nanmin(table.returns, axis=0))

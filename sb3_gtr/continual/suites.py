@@ -214,8 +214,8 @@ def mujoco_cross_suite(
     zero-padded observation and the task id; padded actions in ``[-1, 1]``, cut to each body's size and scaled to
     its bounds before it steps). Building the suite builds each environment once to read its sizes.
     Recommended: :class:`~sb3_gtr.networks.task_routed.TaskRoutedActorCriticPolicy` (per-task input layers and
-    actor heads around SimBa trunks, told each body's sizes) and ``VecNormalize`` of the observation vector only
-    (``norm_obs_keys=["observation"]``) and of the rewards.
+    actor heads around SimBa trunks; it reads each body's sizes from the observation space, which records them) and
+    ``VecNormalize`` of the observation vector only (``norm_obs_keys=["observation"]``) and of the rewards.
 
     :param scale: Factor applied to the steps per task
     :param n_cycles: Number of cycles (``None``: :data:`MUJOCO_CROSS_N_CYCLES`)
@@ -236,7 +236,6 @@ def mujoco_cross_suite(
         scale=scale,
         name="mujoco-cross-reverse" if reverse else "mujoco-cross",
         policy=TaskRoutedActorCriticPolicy,
-        policy_kwargs=padded.policy_kwargs,
         normalize_kwargs={"norm_obs": True, "norm_reward": True, "norm_obs_keys": ["observation"]},
     )
 

@@ -148,7 +148,7 @@ class Phase(_PhaseFields):
         return super().__new__(cls, task_id, start, end)
 
 
-def _check_tasks(tasks: Any) -> list[Task]:
+def check_tasks(tasks: Any) -> list[Task]:
     """The tasks as a list, refusing an empty list and anything that is not a :class:`Task`."""
     if isinstance(tasks, (str, bytes, Task, Mapping)) or not isinstance(tasks, Iterable):
         raise ValueError(f"`tasks` must be a list of Task, got {describe(tasks)}")
@@ -197,7 +197,7 @@ class TaskSequence:
         policy_kwargs: Optional[dict[str, Any]] = None,
         normalize_kwargs: Optional[dict[str, Any]] = None,
     ) -> None:
-        self.tasks = _check_tasks(tasks)
+        self.tasks = check_tasks(tasks)
         names = [task.name for task in self.tasks]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:

@@ -26,7 +26,7 @@ from sb3_gtr.common.checks import (
     check_positive_int,
     describe,
 )
-from sb3_gtr.continual.env import ContinualTaskEnv, _tasks_of
+from sb3_gtr.continual.env import ContinualTaskEnv, tasks_of
 from sb3_gtr.continual.tasks import TASK_ID_KEY, Task, TaskSequence
 
 
@@ -56,7 +56,7 @@ def _same(a: Any, b: Any) -> bool:
         return True
 
 
-def _task_differences(tasks: Sequence[Task], other_tasks: Sequence[Task]) -> list[str]:
+def task_differences(tasks: Sequence[Task], other_tasks: Sequence[Task]) -> list[str]:
     """How two lists of tasks differ, in words (empty when they are the same)."""
     names, other_names = [task.name for task in tasks], [task.name for task in other_tasks]
     if names != other_names:
@@ -73,11 +73,11 @@ def _task_differences(tasks: Sequence[Task], other_tasks: Sequence[Task]) -> lis
     return differences
 
 
-def _sequence_differences(sequence: TaskSequence, other: TaskSequence) -> list[str]:
+def sequence_differences(sequence: TaskSequence, other: TaskSequence) -> list[str]:
     """How two task sequences differ where it matters for training and evaluation (empty when they agree)."""
     if sequence is other:
         return []
-    differences = _task_differences(sequence.tasks, other.tasks)
+    differences = task_differences(sequence.tasks, other.tasks)
     if differences:
         return differences
     schedule, other_schedule = sequence.schedule(), other.schedule()
@@ -138,7 +138,7 @@ def make_continual_vec_env(
     :param env_kwargs: Extra keyword arguments passed to every task's factory
     :return: The vectorized environment
     """
-    tasks = _tasks_of(sequence)
+    tasks = tasks_of(sequence)
     n_envs = check_positive_int("n_envs", n_envs)
     if seed is not None:
         check_positive_int("seed", seed, allow_zero=True)  # numpy refuses negative seeds, but only at the first reset
@@ -167,7 +167,7 @@ def make_continual_vec_env(
     )
 
 
-def _vec_wrappers(env: VecEnv) -> tuple[list[VecEnvWrapper], VecEnv]:
+def split_vec_wrappers(env: VecEnv) -> tuple[list[VecEnvWrapper], VecEnv]:
     """The ``VecEnvWrapper`` s around a VecEnv, outermost first, and the innermost VecEnv."""
     wrappers = []
     while isinstance(env, VecEnvWrapper):
@@ -183,7 +183,7 @@ def mirror_vec_wrappers(training_env: VecEnv, eval_env: VecEnv) -> VecEnv:
     ``VecFrameStack``. Other wrappers are left out: ``VecTransposeImage`` is redone by ``policy.predict``
     and monitoring wrappers do not change observations.
     """
-    wrappers, _ = _vec_wrappers(training_env)
+    wrappers, _ = split_vec_wrappers(training_env)
     for wrapper in reversed(wrappers):
         if isinstance(wrapper, VecNormalize):
             eval_env = VecNormalize(
@@ -217,8 +217,8 @@ def sync_normalization(training_env: VecEnv, eval_env: VecEnv) -> None:
     :param training_env: The training environment
     :param eval_env: An evaluation environment wrapped by :func:`mirror_vec_wrappers` or alike
     """
-    training_norms = [w for w in _vec_wrappers(training_env)[0] if isinstance(w, VecNormalize)]
-    eval_norms = [w for w in _vec_wrappers(eval_env)[0] if isinstance(w, VecNormalize)]
+    training_norms = [w for w in split_vec_wrappers(training_env)[0] if isinstance(w, VecNormalize)]
+    eval_norms = [w for w in split_vec_wrappers(eval_env)[0] if isinstance(w, VecNormalize)]
     for training_norm, eval_norm in zip(training_norms, eval_norms, strict=False):
         if hasattr(training_norm, "obs_rms"):
             eval_norm.obs_rms = deepcopy(training_norm.obs_rms)

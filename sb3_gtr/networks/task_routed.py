@@ -14,7 +14,6 @@ so that they cannot distort the probability ratio.
 
 from collections.abc import Sequence
 from functools import partial
-from itertools import pairwise
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -27,16 +26,19 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.common.utils import get_device
 from torch import nn
 from torch.distributions import Normal
-from torch.nn import functional as F
 
 from sb3_gtr.common import checks
 from sb3_gtr.networks.torch_layers import (
     ActivationFn,
     NetArch,
-    SimbaBlock,
+    TaskRoutedLinear,
+    TaskRoutedNetwork,
     check_positive_int,
     get_activation_fn,
+    mlp_task_routed_network,
     parse_net_arch,
+    per_task_sizes,
+    simba_task_routed_network,
 )
 
 #: Key of the padded observation vector in the observations of
@@ -48,150 +50,70 @@ TASK_ID_OBS_KEY = "task_id"
 TRUNKS = ("simba", "mlp")
 
 
-def cross_embodiment_spaces(n_tasks: int, obs_dim: int, action_dim: int) -> tuple[spaces.Dict, spaces.Box]:
+class TaskRoutedObservationSpace(spaces.Dict):
+    """
+    The observation space of padded cross-embodiment tasks: ``Dict(OBSERVATION_KEY: Box, TASK_ID_OBS_KEY: Discrete)``
+    that also records each task's real observation and action sizes, so that :class:`TaskRoutedActorCriticPolicy`
+    reads them from the environment (the sizes have one source: the tasks' own environments, probed by
+    :func:`~sb3_gtr.continual.cross_embodiment.pad_task_spaces`). It compares equal to a plain ``Dict`` of the same
+    subspaces, and to another one only if the recorded sizes agree.
+
+    :param n_tasks: Number of tasks
+    :param obs_dim: Size of the padded observation vector (the largest task's)
+    :param task_obs_dims: Observation size of each task (``None``: not recorded)
+    :param task_action_dims: Action size of each task (``None``: not recorded)
+    :param seed: Seed of the space's sampler
+    """
+
+    def __init__(
+        self,
+        n_tasks: int,
+        obs_dim: int,
+        task_obs_dims: Optional[Sequence[int]] = None,
+        task_action_dims: Optional[Sequence[int]] = None,
+        seed: Optional[int] = None,
+    ) -> None:
+        n_tasks = checks.check_positive_int("n_tasks", n_tasks)
+        obs_dim = checks.check_positive_int("obs_dim", obs_dim)
+        super().__init__(
+            {
+                OBSERVATION_KEY: spaces.Box(-np.inf, np.inf, shape=(obs_dim,), dtype=np.float32),
+                TASK_ID_OBS_KEY: spaces.Discrete(n_tasks),
+            },
+            seed=seed,
+        )
+        self.task_obs_dims = None if task_obs_dims is None else per_task_sizes(list(task_obs_dims), n_tasks, "task_obs_dims")
+        self.task_action_dims = (
+            None if task_action_dims is None else per_task_sizes(list(task_action_dims), n_tasks, "task_action_dims")
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not super().__eq__(other):
+            return False
+        return all(
+            getattr(self, name) is None or getattr(other, name, None) in (None, getattr(self, name))
+            for name in ("task_obs_dims", "task_action_dims")
+        )
+
+
+def cross_embodiment_spaces(
+    n_tasks: int,
+    obs_dim: int,
+    action_dim: int,
+    task_obs_dims: Optional[Sequence[int]] = None,
+    task_action_dims: Optional[Sequence[int]] = None,
+) -> tuple[TaskRoutedObservationSpace, spaces.Box]:
     """
     :param n_tasks: Number of tasks
     :param obs_dim: Size of the padded observation vector (the largest task's)
     :param action_dim: Size of the padded action vector (the largest task's)
+    :param task_obs_dims: Observation size of each task, recorded in the observation space (``None``: not recorded)
+    :param task_action_dims: Action size of each task, recorded in the observation space (``None``: not recorded)
     :return: The observation space and the action space shared by all tasks
     """
-    n_tasks = checks.check_positive_int("n_tasks", n_tasks)
-    obs_dim = checks.check_positive_int("obs_dim", obs_dim)
     action_dim = checks.check_positive_int("action_dim", action_dim)
-    observation_space = spaces.Dict(
-        {
-            OBSERVATION_KEY: spaces.Box(-np.inf, np.inf, shape=(obs_dim,), dtype=np.float32),
-            TASK_ID_OBS_KEY: spaces.Discrete(n_tasks),
-        }
-    )
+    observation_space = TaskRoutedObservationSpace(n_tasks, obs_dim, task_obs_dims, task_action_dims)
     return observation_space, spaces.Box(-1.0, 1.0, shape=(action_dim,), dtype=np.float32)
-
-
-def _per_task(value: Union[int, Sequence[int]], n_tasks: int, name: str) -> list[int]:
-    if isinstance(value, Sequence):
-        if len(value) != n_tasks:
-            raise ValueError(f"`{name}` needs one entry per task ({n_tasks}), got {len(value)}")
-        return [check_positive_int(item, name) for item in value]
-    return [check_positive_int(value, name)] * n_tasks
-
-
-class TaskRoutedLinear(nn.Module):
-    """
-    One ``nn.Linear`` per task, chosen for each sample by its task id. Task ``k``'s layer reads the first
-    ``in_features[k]`` entries of the input and writes the first ``out_features[k]`` entries of the output (the
-    others are zero), so tasks may have inputs and outputs of different sizes. Only the layers of the tasks
-    present in a batch are run, so a sample contributes gradients to its own task's layer only.
-
-    :param in_features: Input size, per task or common
-    :param out_features: Output size, per task or common
-    :param n_tasks: Number of tasks (needed when both sizes are common)
-    """
-
-    def __init__(
-        self, in_features: Union[int, Sequence[int]], out_features: Union[int, Sequence[int]], n_tasks: Optional[int] = None
-    ) -> None:
-        super().__init__()
-        if n_tasks is None:
-            sizes = [value for value in (in_features, out_features) if isinstance(value, Sequence)]
-            if not sizes:
-                raise ValueError("TaskRoutedLinear needs `n_tasks` when the sizes are the same for every task")
-            n_tasks = len(sizes[0])
-        self.n_tasks = check_positive_int(n_tasks, "n_tasks")
-        self.in_features = _per_task(in_features, self.n_tasks, "in_features")
-        self.out_features = _per_task(out_features, self.n_tasks, "out_features")
-        self.max_in_features, self.max_out_features = max(self.in_features), max(self.out_features)
-        self.layers = nn.ModuleList(
-            nn.Linear(n_in, n_out) for n_in, n_out in zip(self.in_features, self.out_features, strict=True)
-        )
-
-    def forward_task(self, x: th.Tensor, task_id: int) -> th.Tensor:
-        """
-        :param x: Inputs of one task, shape ``(batch, >= in_features[task_id])``
-        :param task_id: The task
-        :return: Outputs zero-padded to ``(batch, max(out_features))``
-        """
-        output = self.layers[task_id](x[:, : self.in_features[task_id]])
-        return F.pad(output, (0, self.max_out_features - output.shape[-1]))
-
-    def forward(self, x: th.Tensor, task_ids: th.Tensor) -> th.Tensor:
-        """
-        :param x: Inputs, shape ``(batch, >= max(in_features))`` (entries past a task's size are ignored)
-        :param task_ids: Task id of each sample, shape ``(batch,)``
-        :return: Outputs, shape ``(batch, max(out_features))``
-        """
-        present = th.unique(task_ids).tolist()
-        if len(present) == 1:
-            return self.forward_task(x, int(present[0]))
-        output = x.new_zeros(x.shape[0], self.max_out_features)
-        for task_id in present:
-            index = th.nonzero(task_ids == task_id, as_tuple=True)[0]
-            output = output.index_copy(0, index, self.forward_task(x[index], int(task_id)))
-        return output
-
-
-class TaskRoutedNetwork(nn.Module):
-    """
-    A per-task input layer (:class:`TaskRoutedLinear`) followed by a trunk shared by all tasks.
-
-    :param input_layer: The per-task input layers
-    :param trunk: The shared trunk
-    :param latent_dim: Output size of the trunk
-    """
-
-    def __init__(self, input_layer: TaskRoutedLinear, trunk: nn.Module, latent_dim: int) -> None:
-        super().__init__()
-        self.input_layer = input_layer
-        self.trunk = trunk
-        self.latent_dim = latent_dim
-
-    def forward(self, x: th.Tensor, task_ids: th.Tensor) -> th.Tensor:
-        """
-        :param x: Padded observations, shape ``(batch, obs_dim)``
-        :param task_ids: Task id of each sample
-        :return: Latent, shape ``(batch, latent_dim)``
-        """
-        return self.trunk(self.input_layer(x, task_ids))
-
-
-def simba_task_routed_network(
-    task_obs_dims: Sequence[int], hidden_dim: int, n_blocks: int, expansion: int, activation_fn: ActivationFn
-) -> TaskRoutedNetwork:
-    """
-    SimBa with a per-task embedding: ``Linear(obs_dim_k, h)`` for task ``k``, then ``n_blocks`` shared SimBa
-    blocks and a shared ``LayerNorm(h)`` (Appendix B.2 of the GTR paper, with the first layer made per task).
-
-    :param task_obs_dims: Observation size of each task
-    :param hidden_dim: Width ``h``
-    :param n_blocks: Number of SimBa blocks
-    :param expansion: Width multiplier inside each block
-    :param activation_fn: Activation inside each block
-    :return: The network
-    """
-    hidden_dim = check_positive_int(hidden_dim, "hidden_dim")
-    blocks = [SimbaBlock(hidden_dim, expansion, activation_fn) for _ in range(check_positive_int(n_blocks, "n_blocks"))]
-    trunk = nn.Sequential(*blocks, nn.LayerNorm(hidden_dim))
-    return TaskRoutedNetwork(TaskRoutedLinear(task_obs_dims, hidden_dim), trunk, hidden_dim)
-
-
-def mlp_task_routed_network(
-    task_obs_dims: Sequence[int], layer_dims: Sequence[int], activation_fn: ActivationFn
-) -> TaskRoutedNetwork:
-    """
-    MLP with a per-task first layer: ``Linear(obs_dim_k, layer_dims[0])`` for task ``k``, then the shared
-    ``Linear`` layers of ``layer_dims[1:]``, each layer followed by the activation.
-
-    :param task_obs_dims: Observation size of each task
-    :param layer_dims: Widths of the layers (at least one)
-    :param activation_fn: Activation after each layer
-    :return: The network
-    """
-    if not layer_dims:
-        raise ValueError("The MLP trunk needs at least one layer (the per-task input layer)")
-    activation = get_activation_fn(activation_fn)
-    layers: list[nn.Module] = [activation()]
-    for in_dim, out_dim in pairwise(layer_dims):
-        layers += [nn.Linear(in_dim, out_dim), activation()]
-    return TaskRoutedNetwork(TaskRoutedLinear(task_obs_dims, layer_dims[0]), nn.Sequential(*layers), layer_dims[-1])
 
 
 class TaskObservationExtractor(BaseFeaturesExtractor):
@@ -342,6 +264,22 @@ class MaskedDiagGaussianDistribution(DiagGaussianDistribution):
         return self.distribution.mean.masked_fill(~self.action_mask, 0.0)
 
 
+def _recorded_sizes(observation_space: spaces.Dict, name: str, given: Optional[Sequence[int]]) -> Optional[Sequence[int]]:
+    """
+    :return: The task sizes given to the policy, else those the observation space records (``None`` if neither);
+        given sizes that contradict recorded ones are refused
+    """
+    recorded = getattr(observation_space, name, None)
+    if given is None or recorded is None:
+        return recorded if given is None else given
+    if isinstance(given, Sequence) and list(given) != list(recorded):
+        raise ValueError(
+            f"`{name}` {list(given)} contradicts the sizes the observation space records, {list(recorded)}: "
+            f"leave `{name}` out to use the environment's"
+        )
+    return given
+
+
 class TaskRoutedActorCriticPolicy(ActorCriticPolicy):
     """
     Actor-critic policy for tasks with different observation and action spaces (Section 5.1 of the GTR paper),
@@ -367,8 +305,11 @@ class TaskRoutedActorCriticPolicy(ActorCriticPolicy):
     :param observation_space: ``Dict("observation": Box, "task_id": Discrete)`` (see :func:`cross_embodiment_spaces`)
     :param action_space: The padded action space, a 1-D ``Box``
     :param lr_schedule: Learning rate schedule (could be constant)
-    :param task_obs_dims: Observation size of each task (``None``: every task uses the whole padded vector)
-    :param task_action_dims: Action size of each task (``None``: every task uses every action dimension)
+    :param task_obs_dims: Observation size of each task (``None``: the sizes the observation space records, a
+        :class:`TaskRoutedObservationSpace` built by :func:`~sb3_gtr.continual.cross_embodiment.pad_task_spaces`;
+        if it records none, every task uses the whole padded vector)
+    :param task_action_dims: Action size of each task (``None``: the sizes the observation space records; if it
+        records none, every task uses every action dimension)
     :param trunk: ``"simba"`` or ``"mlp"``
     :param net_arch: Layer widths of the MLP trunk, SB3 style (``None``: ``dict(pi=[64, 64], vf=[64, 64])``);
         must be ``None`` with the SimBa trunk
@@ -438,8 +379,12 @@ class TaskRoutedActorCriticPolicy(ActorCriticPolicy):
             )
         n_tasks = int(observation_space[TASK_ID_OBS_KEY].n)
         obs_dim, action_dim = int(observation_space[OBSERVATION_KEY].shape[0]), int(action_space.shape[0])
-        self.task_obs_dims = _per_task(obs_dim if task_obs_dims is None else list(task_obs_dims), n_tasks, "task_obs_dims")
-        self.task_action_dims = _per_task(
+        task_obs_dims = _recorded_sizes(observation_space, "task_obs_dims", task_obs_dims)
+        task_action_dims = _recorded_sizes(observation_space, "task_action_dims", task_action_dims)
+        self.task_obs_dims = per_task_sizes(
+            obs_dim if task_obs_dims is None else list(task_obs_dims), n_tasks, "task_obs_dims"
+        )
+        self.task_action_dims = per_task_sizes(
             action_dim if task_action_dims is None else list(task_action_dims), n_tasks, "task_action_dims"
         )
         if max(self.task_obs_dims) > obs_dim or max(self.task_action_dims) > action_dim:

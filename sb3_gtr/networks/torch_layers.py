@@ -7,8 +7,12 @@ Network building blocks of the two policy families of the GTR paper (Appendix B.
   with LayerNorm added): a GRU cell whose gate and candidate pre-activations are layer-normalised
   (:class:`LayerNormGRUCell`, :class:`LayerNormGRU`), followed by ``Linear -> LayerNorm -> ReLU``
   layers (:class:`LayerNormMlpExtractor`).
+* **Task-routed layers** of the cross-embodiment policy (:mod:`sb3_gtr.networks.task_routed`): per-task input
+  layers around a shared trunk (:class:`TaskRoutedLinear`, :class:`TaskRoutedNetwork`).
 """
 
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Optional, Union
 
 import torch as th
@@ -439,3 +443,134 @@ class LayerNormGRU(nn.Module):
         if seq_len == 0:
             return input.new_zeros(0, batch_size, self.hidden_size), hidden.unsqueeze(0)
         return th.stack(outputs), hidden.unsqueeze(0)
+
+
+# Task-routed layers of the cross-embodiment policy (sb3_gtr.networks.task_routed)
+
+
+def per_task_sizes(value: Union[int, Sequence[int]], n_tasks: int, name: str) -> list[int]:
+    """One positive size per task: ``value`` repeated if it is one int, else checked to have ``n_tasks`` entries."""
+    if isinstance(value, Sequence):
+        if len(value) != n_tasks:
+            raise ValueError(f"`{name}` needs one entry per task ({n_tasks}), got {len(value)}")
+        return [check_positive_int(item, name) for item in value]
+    return [check_positive_int(value, name)] * n_tasks
+
+
+class TaskRoutedLinear(nn.Module):
+    """
+    One ``nn.Linear`` per task, chosen for each sample by its task id. Task ``k``'s layer reads the first
+    ``in_features[k]`` entries of the input and writes the first ``out_features[k]`` entries of the output (the
+    others are zero), so tasks may have inputs and outputs of different sizes. Only the layers of the tasks
+    present in a batch are run, so a sample contributes gradients to its own task's layer only.
+
+    :param in_features: Input size, per task or common
+    :param out_features: Output size, per task or common
+    :param n_tasks: Number of tasks (needed when both sizes are common)
+    """
+
+    def __init__(
+        self, in_features: Union[int, Sequence[int]], out_features: Union[int, Sequence[int]], n_tasks: Optional[int] = None
+    ) -> None:
+        super().__init__()
+        if n_tasks is None:
+            sizes = [value for value in (in_features, out_features) if isinstance(value, Sequence)]
+            if not sizes:
+                raise ValueError("TaskRoutedLinear needs `n_tasks` when the sizes are the same for every task")
+            n_tasks = len(sizes[0])
+        self.n_tasks = check_positive_int(n_tasks, "n_tasks")
+        self.in_features = per_task_sizes(in_features, self.n_tasks, "in_features")
+        self.out_features = per_task_sizes(out_features, self.n_tasks, "out_features")
+        self.max_in_features, self.max_out_features = max(self.in_features), max(self.out_features)
+        self.layers = nn.ModuleList(
+            nn.Linear(n_in, n_out) for n_in, n_out in zip(self.in_features, self.out_features, strict=True)
+        )
+
+    def forward_task(self, x: th.Tensor, task_id: int) -> th.Tensor:
+        """
+        :param x: Inputs of one task, shape ``(batch, >= in_features[task_id])``
+        :param task_id: The task
+        :return: Outputs zero-padded to ``(batch, max(out_features))``
+        """
+        output = self.layers[task_id](x[:, : self.in_features[task_id]])
+        return F.pad(output, (0, self.max_out_features - output.shape[-1]))
+
+    def forward(self, x: th.Tensor, task_ids: th.Tensor) -> th.Tensor:
+        """
+        :param x: Inputs, shape ``(batch, >= max(in_features))`` (entries past a task's size are ignored)
+        :param task_ids: Task id of each sample, shape ``(batch,)``
+        :return: Outputs, shape ``(batch, max(out_features))``
+        """
+        present = th.unique(task_ids).tolist()
+        if len(present) == 1:
+            return self.forward_task(x, int(present[0]))
+        output = x.new_zeros(x.shape[0], self.max_out_features)
+        for task_id in present:
+            index = th.nonzero(task_ids == task_id, as_tuple=True)[0]
+            output = output.index_copy(0, index, self.forward_task(x[index], int(task_id)))
+        return output
+
+
+class TaskRoutedNetwork(nn.Module):
+    """
+    A per-task input layer (:class:`TaskRoutedLinear`) followed by a trunk shared by all tasks.
+
+    :param input_layer: The per-task input layers
+    :param trunk: The shared trunk
+    :param latent_dim: Output size of the trunk
+    """
+
+    def __init__(self, input_layer: TaskRoutedLinear, trunk: nn.Module, latent_dim: int) -> None:
+        super().__init__()
+        self.input_layer = input_layer
+        self.trunk = trunk
+        self.latent_dim = latent_dim
+
+    def forward(self, x: th.Tensor, task_ids: th.Tensor) -> th.Tensor:
+        """
+        :param x: Padded observations, shape ``(batch, obs_dim)``
+        :param task_ids: Task id of each sample
+        :return: Latent, shape ``(batch, latent_dim)``
+        """
+        return self.trunk(self.input_layer(x, task_ids))
+
+
+def simba_task_routed_network(
+    task_obs_dims: Sequence[int], hidden_dim: int, n_blocks: int, expansion: int, activation_fn: ActivationFn
+) -> TaskRoutedNetwork:
+    """
+    SimBa with a per-task embedding: ``Linear(obs_dim_k, h)`` for task ``k``, then ``n_blocks`` shared SimBa
+    blocks and a shared ``LayerNorm(h)`` (Appendix B.2 of the GTR paper, with the first layer made per task).
+
+    :param task_obs_dims: Observation size of each task
+    :param hidden_dim: Width ``h``
+    :param n_blocks: Number of SimBa blocks
+    :param expansion: Width multiplier inside each block
+    :param activation_fn: Activation inside each block
+    :return: The network
+    """
+    hidden_dim = check_positive_int(hidden_dim, "hidden_dim")
+    blocks = [SimbaBlock(hidden_dim, expansion, activation_fn) for _ in range(check_positive_int(n_blocks, "n_blocks"))]
+    trunk = nn.Sequential(*blocks, nn.LayerNorm(hidden_dim))
+    return TaskRoutedNetwork(TaskRoutedLinear(task_obs_dims, hidden_dim), trunk, hidden_dim)
+
+
+def mlp_task_routed_network(
+    task_obs_dims: Sequence[int], layer_dims: Sequence[int], activation_fn: ActivationFn
+) -> TaskRoutedNetwork:
+    """
+    MLP with a per-task first layer: ``Linear(obs_dim_k, layer_dims[0])`` for task ``k``, then the shared
+    ``Linear`` layers of ``layer_dims[1:]``, each layer followed by the activation.
+
+    :param task_obs_dims: Observation size of each task
+    :param layer_dims: Widths of the layers (at least one)
+    :param activation_fn: Activation after each layer
+    :return: The network
+    """
+    if not layer_dims:
+        raise ValueError("The MLP trunk needs at least one layer (the per-task input layer)")
+    activation = get_activation_fn(activation_fn)
+    layers: list[nn.Module] = [activation()]
+    for in_dim, out_dim in pairwise(layer_dims):
+        layers += [nn.Linear(in_dim, out_dim), activation()]
+    return TaskRoutedNetwork(TaskRoutedLinear(task_obs_dims, layer_dims[0]), nn.Sequential(*layers), layer_dims[-1])

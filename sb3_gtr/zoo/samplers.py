@@ -13,6 +13,8 @@ import optuna
 from rl_zoo3.hyperparams_opt import convert_onpolicy_params, sample_ppo_params
 from torch import nn
 
+from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
+
 # Widths and depths tried for SimBa policies, which take no ``net_arch`` (the paper's sizes are "paper").
 SIMBA_ARCHS: dict[str, dict[str, int]] = {
     "small": dict(actor_hidden_dim=64, actor_num_blocks=1, critic_hidden_dim=128, critic_num_blocks=1),
@@ -37,7 +39,7 @@ def _study_policy(trial: optuna.Trial) -> str:
 
 def sample_gtr_raw_params(
     trial: optuna.Trial,
-    penalty_coef_modes: Sequence[str] = ("advantage", "fixed"),
+    penalty_coef_modes: Sequence[str] = (ADVANTAGE_WEIGHTED, "fixed"),
     max_anchor_window: int = MAX_ANCHOR_WINDOW,
 ) -> dict[str, Any]:
     """
@@ -75,7 +77,8 @@ def gtr_kwargs_from_raw(raw: dict[str, Any], n_epochs: int = MAX_ANCHOR_WINDOW) 
     if "sigma" in raw:
         kwargs["sigma"] = raw["sigma"]
     if "penalty_coef_mode" in raw:
-        kwargs["penalty_coef"] = "advantage" if raw["penalty_coef_mode"] == "advantage" else raw["penalty_coef_value"]
+        mode = raw["penalty_coef_mode"]
+        kwargs["penalty_coef"] = ADVANTAGE_WEIGHTED if mode == ADVANTAGE_WEIGHTED else raw["penalty_coef_value"]
     if "clip_surrogate" in raw:
         kwargs["clip_surrogate"] = bool(raw["clip_surrogate"])
     if raw.get("anchor_window_mode") == "window":
