@@ -16,10 +16,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import HumanOutputFormat
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from stable_baselines3.common.vec_env import (
-    VecEnv,
-    VecTransposeImage,
-)
+from stable_baselines3.common.vec_env import VecEnv, VecTransposeImage
 
 from sb3_gtr.common.checks import (
     check_bool,

@@ -39,9 +39,7 @@ from gymnasium import spaces
 from sb3_gtr.common import checks
 from sb3_gtr.continual.tasks import Task, TaskSequence
 from sb3_gtr.networks.task_routed import OBSERVATION_KEY, TASK_ID_OBS_KEY, cross_embodiment_spaces
-from sb3_gtr.networks.torch_layers import (
-    check_positive_int,
-)
+from sb3_gtr.networks.torch_layers import check_positive_int
 
 
 class CrossEmbodimentWrapper(gym.Wrapper):

@@ -8,10 +8,7 @@ from typing import Any, Optional, Union
 import gymnasium as gym
 from stable_baselines3.common.vec_env import VecEnv
 
-from sb3_gtr.common.checks import (
-    check_int_in_range,
-    check_optional_mapping,
-)
+from sb3_gtr.common.checks import check_int_in_range, check_optional_mapping
 from sb3_gtr.continual.tasks import TASK_ID_KEY, TASK_SWITCH_KEY, Task, TaskSequence, check_tasks
 
 

@@ -13,13 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from sb3_gtr.common.checks import (
-    check_finite_float,
-    check_instance,
-    check_length,
-    check_str,
-    describe,
-)
+from sb3_gtr.common.checks import check_finite_float, check_instance, check_length, check_str, describe
 from sb3_gtr.continual.tasks import Phase
 
 

@@ -9,9 +9,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any, Optional, Union
 
-from sb3_gtr.common.checks import (
-    check_instance,
-)
+from sb3_gtr.common.checks import check_instance
 from sb3_gtr.continual.metrics import EvaluationTable, check_phases
 from sb3_gtr.continual.tasks import Phase
 

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Union
 
 import gymnasium as gym
-from stable_baselines3.common.vec_env import (
-    VecNormalize,
-)
+from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_gtr.common.checks import (
     check_finite_float,

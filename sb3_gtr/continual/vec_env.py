@@ -10,13 +10,7 @@ from typing import Any, Optional, Union
 
 import gymnasium as gym
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import (
-    DummyVecEnv,
-    VecEnv,
-    VecEnvWrapper,
-    VecFrameStack,
-    VecNormalize,
-)
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecEnvWrapper, VecFrameStack, VecNormalize
 
 from sb3_gtr.common.checks import (
     check_instance,

@@ -13,13 +13,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
 from sb3_gtr.networks.policy_checks import check_policy_arguments
-from sb3_gtr.networks.torch_layers import (
-    ActivationFn,
-    NetArch,
-    SimbaExtractor,
-    check_positive_int,
-    get_activation_fn,
-)
+from sb3_gtr.networks.torch_layers import ActivationFn, NetArch, SimbaExtractor, check_positive_int, get_activation_fn
 
 #: The aliases of the SimBa policies (``GTRPPO("SimbaPolicy", env)``), by observation type.
 SIMBA_ALIASES = {"vector": "SimbaPolicy", "image": "CnnSimbaPolicy", "dict": "MultiInputSimbaPolicy"}
