@@ -15,7 +15,11 @@ import pytest
 import torch as th
 
 from sb3_gtr.benchmarks import continual, overhead, policies, sweep
-from sb3_gtr.benchmarks._workers import LOCK_FILE, JobLocked, lock_job_dir
+from sb3_gtr.benchmarks.arguments import BadArgument
+from sb3_gtr.benchmarks.jobs import job_config_json, job_dir, run_job
+from sb3_gtr.benchmarks.methods import CONTINUAL_METHODS
+from sb3_gtr.benchmarks.runner import LOCK_FILE, PROGRESS_FILE, JobLocked, lock_job_dir
+from sb3_gtr.benchmarks.settings import job_settings
 
 #: Flip at 500 steps per task, one cycle, 50-step episodes: every row below fails before a job would start.
 CONTINUAL = [
@@ -191,11 +195,11 @@ def test_repeated_seeds_are_refused_by_the_parser_and_the_python_api(tmp_path, c
             module.main([*base, "--output-dir", str(tmp_path), "--seeds", "3", "1", "3"])
         assert exit_info.value.code == 2
         assert "error: --seeds: 3 given more than once" in capsys.readouterr().err
-    with pytest.raises(continual.BadArgument, match=r"--seeds: seeds are repeated: \[0\]"):
+    with pytest.raises(BadArgument, match=r"--seeds: seeds are repeated: \[0\]"):
         continual.run_benchmark("flip", methods=["ppo"], seeds=[0, 0], output_dir=tmp_path)
-    with pytest.raises(continual.BadArgument, match=r"--seeds: seeds are repeated: \[5\]"):
+    with pytest.raises(BadArgument, match=r"--seeds: seeds are repeated: \[5\]"):
         sweep.run_sweep("flip", seeds=[5, 5], output_dir=tmp_path)
-    with pytest.raises(continual.BadArgument, match="--methods: Methods are repeated"):
+    with pytest.raises(BadArgument, match="--methods: Methods are repeated"):
         continual.run_benchmark("flip", methods=["ppo", "ppo"], output_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
@@ -209,11 +213,11 @@ def _tiny_settings(**changes):
         "algo_kwargs": {"n_steps": 100, "batch_size": 50},
         **changes,
     }
-    return continual.job_settings("flip", **kwargs)[1]
+    return job_settings("flip", **kwargs)[1]
 
 
 def test_a_second_runner_leaves_a_locked_job_folder_alone(tmp_path, capsys):
-    directory = continual.job_dir(tmp_path, "ppo", 0)
+    directory = job_dir(tmp_path, "ppo", 0)
     handle = lock_job_dir(directory)  # as the worker of another runner training this job holds it
     try:
         (directory / "evaluations.csv").write_text("written by the other runner\n")
@@ -240,7 +244,7 @@ def test_a_second_runner_leaves_a_locked_job_folder_alone(tmp_path, capsys):
             "job_dir": str(directory),
         }
         with pytest.raises(JobLocked, match=f"is locked by process {os.getpid()}: another runner"):
-            continual.run_job(config)
+            run_job(config)
         assert (directory / "evaluations.csv").read_text() == "written by the other runner\n"
         assert not (directory / "done").exists()
     finally:
@@ -273,19 +277,19 @@ def test_a_signal_stops_the_runner_and_its_worker_keeping_finished_jobs(tmp_path
         "--n-eval-episodes", "1", "--output-dir", str(tmp_path), "--quiet",
     ]  # fmt: skip
     # A finished job (its marker only: it is skipped, never read before the aggregation the signal prevents)
-    settings = continual.job_settings(
+    settings = job_settings(
         "flip",
         scale=0.01,
         suite_kwargs={"max_episode_steps": 50},
         algo_kwargs={"n_steps": 64, "batch_size": 32, "n_epochs": 1},
         n_eval_episodes=1,
     )[1]
-    finished = continual.job_dir(tmp_path, "ppo", 0)
+    finished = job_dir(tmp_path, "ppo", 0)
     finished.mkdir(parents=True)
-    config = {**settings, "method": "ppo", "method_kwargs": continual.METHODS["ppo"].kwargs, "seed": 0}
-    marker = json.dumps({"config": continual.job_config_json(config), "wall_time_s": 1.0})
+    config = {**settings, "method": "ppo", "method_kwargs": CONTINUAL_METHODS["ppo"].kwargs, "seed": 0}
+    marker = json.dumps({"config": job_config_json(config), "wall_time_s": 1.0})
     (finished / "done").write_text(marker)
-    running = continual.job_dir(tmp_path, "gtr", 0)
+    running = job_dir(tmp_path, "gtr", 0)
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "sb3_gtr.benchmarks.continual", *argv]
@@ -295,7 +299,7 @@ def test_a_signal_stops_the_runner_and_its_worker_keeping_finished_jobs(tmp_path
     )
     try:
         # The worker is training once it has written its progress after a rollout
-        assert _wait_for(lambda: (running / continual.PROGRESS_FILE).is_file(), 90), "the worker never trained"
+        assert _wait_for(lambda: (running / PROGRESS_FILE).is_file(), 90), "the worker never trained"
         worker = int((running / LOCK_FILE).read_text())
         if signum == signal.SIGINT:
             os.killpg(runner.pid, signal.SIGINT)

@@ -10,6 +10,20 @@ from torch import nn
 
 from sb3_gtr import GTRPPO, RecurrentGTRPPO
 from sb3_gtr.benchmarks import continual
+from sb3_gtr.benchmarks.aggregate import (
+    METRICS,
+    aggregate,
+    mean_confidence_interval,
+    performance_curves,
+    run_metrics,
+    shared_references,
+    summarize,
+    t_quantile,
+)
+from sb3_gtr.benchmarks.arguments import NUM_THREADS, BadArgument
+from sb3_gtr.benchmarks.jobs import job_config_json, job_dir, normalized_json, resolve_policy, run_job
+from sb3_gtr.benchmarks.methods import CONTINUAL_METHODS, resolve_methods
+from sb3_gtr.benchmarks.settings import default_eval_freq, job_settings, resolve_setup, validate_jobs
 from sb3_gtr.continual.metrics import EvaluationTable
 from sb3_gtr.continual.suites import make_suite
 from sb3_gtr.continual.tasks import Phase
@@ -20,7 +34,7 @@ T_975 = {1: 12.706204736, 2: 4.302652730, 4: 2.776445105, 9: 2.262157163, 30: 2.
 
 
 def test_methods_share_one_algorithm_and_differ_in_the_trust_region():
-    methods = continual.resolve_methods(["ppo", "ppo-kl", "spo", "gtr"])
+    methods = resolve_methods(["ppo", "ppo-kl", "spo", "gtr"])
     assert methods["ppo"] == {"penalty": "none"}
     assert methods["ppo-kl"] == {"penalty": "kl", "penalty_coef": 1.0, "mixture_anchor": False, "clip_surrogate": True}
     assert methods["spo"] == {
@@ -31,16 +45,16 @@ def test_methods_share_one_algorithm_and_differ_in_the_trust_region():
     }
     assert methods["gtr"] == {}
     # Overrides and new methods derived from a base one, for sweeps
-    swept = continual.resolve_methods(
+    swept = resolve_methods(
         ["gtr", "gtr-s0.3", "ppo-kl"], {"gtr-s0.3": {"base": "gtr", "sigma": 0.3}, "ppo-kl": {"penalty_coef": 3.0}}
     )
     assert swept["gtr-s0.3"] == {"sigma": 0.3}
     assert swept["ppo-kl"]["penalty_coef"] == 3.0 and swept["ppo-kl"]["penalty"] == "kl"
-    assert continual.METHODS["ppo-kl"].kwargs["penalty_coef"] == 1.0  # the table itself is untouched
+    assert CONTINUAL_METHODS["ppo-kl"].kwargs["penalty_coef"] == 1.0  # the table itself is untouched
     with pytest.raises(ValueError, match="Unknown method 'gtr-x'"):
-        continual.resolve_methods(["gtr-x"])
+        resolve_methods(["gtr-x"])
     with pytest.raises(ValueError, match="not run"):
-        continual.resolve_methods(["gtr"], {"spo": {"sigma": 1.0}})
+        resolve_methods(["gtr"], {"spo": {"sigma": 1.0}})
     # A shared hyperparameter may not silently redefine a method
     with pytest.raises(ValueError, match="define method 'spo'"):
         continual.run_benchmark("flip", methods=["spo"], algo_kwargs={"clip_surrogate": True})
@@ -51,44 +65,44 @@ def test_methods_share_one_algorithm_and_differ_in_the_trust_region():
 def test_policy_and_normalisation_follow_the_suite_unless_given():
     sequence = make_suite("flip", scale=1e-3)
     sequence.policy, sequence.policy_kwargs, sequence.normalize_kwargs = None, {}, None
-    assert continual.resolve_setup(sequence) == {"policy": "MlpPolicy", "policy_kwargs": None, "normalize_kwargs": None}
-    assert continual.resolve_setup(sequence, normalize=True)["normalize_kwargs"] == {}
+    assert resolve_setup(sequence) == {"policy": "MlpPolicy", "policy_kwargs": None, "normalize_kwargs": None}
+    assert resolve_setup(sequence, normalize=True)["normalize_kwargs"] == {}
     # A suite recommending a policy (a class), its kwargs and VecNormalize
     sequence.policy, sequence.policy_kwargs = SimbaActorCriticPolicy, {"activation_fn": nn.Tanh}
     sequence.normalize_kwargs = {"norm_reward": False}
-    setup = continual.resolve_setup(sequence)
+    setup = resolve_setup(sequence)
     assert setup == {
         "policy": "sb3_gtr.networks.simba.SimbaActorCriticPolicy",
         "policy_kwargs": {"activation_fn": nn.Tanh},
         "normalize_kwargs": {"norm_reward": False},
     }
-    assert continual.resolve_policy(setup["policy"]) == (GTRPPO, SimbaActorCriticPolicy)
+    assert resolve_policy(setup["policy"]) == (GTRPPO, SimbaActorCriticPolicy)
     # Stored in the `done` markers as JSON, classes by their import path
-    assert continual._normalized_json(setup)["policy_kwargs"] == {"activation_fn": "torch.nn.modules.activation.Tanh"}
+    assert normalized_json(setup)["policy_kwargs"] == {"activation_fn": "torch.nn.modules.activation.Tanh"}
     # The user's choices win; the suite's policy_kwargs only go with the suite's policy
-    assert continual.resolve_setup(sequence, policy="MlpPolicy")["policy_kwargs"] is None
-    assert continual.resolve_setup(sequence, normalize=False)["normalize_kwargs"] is None
-    assert continual.resolve_setup(sequence, normalize_kwargs={"gamma": 0.9})["normalize_kwargs"] == {"gamma": 0.9}
+    assert resolve_setup(sequence, policy="MlpPolicy")["policy_kwargs"] is None
+    assert resolve_setup(sequence, normalize=False)["normalize_kwargs"] is None
+    assert resolve_setup(sequence, normalize_kwargs={"gamma": 0.9})["normalize_kwargs"] == {"gamma": 0.9}
     # Recurrent policies get RecurrentGTRPPO
-    assert continual.resolve_policy("MlpLnGruPolicy") == (RecurrentGTRPPO, "MlpLnGruPolicy")
-    assert continual.resolve_policy("sb3_gtr.networks.ln_gru.LnGruActorCriticPolicy")[0] is RecurrentGTRPPO
+    assert resolve_policy("MlpLnGruPolicy") == (RecurrentGTRPPO, "MlpLnGruPolicy")
+    assert resolve_policy("sb3_gtr.networks.ln_gru.LnGruActorCriticPolicy")[0] is RecurrentGTRPPO
     with pytest.raises(ValueError, match="Unknown policy"):
-        continual.resolve_policy("MlpPolicyy")
+        resolve_policy("MlpPolicyy")
 
 
 def test_t_quantile_and_interval():
     for df, expected in T_975.items():
-        assert continual.t_quantile(0.95, df) == pytest.approx(expected, abs=1e-8)
+        assert t_quantile(0.95, df) == pytest.approx(expected, abs=1e-8)
     # Hand-computed: mean 2, s = 1, half-width t(0.975, 2) / sqrt(3)
-    summary = continual.mean_confidence_interval([1.0, None, 2.0, math.nan, 3.0])
+    summary = mean_confidence_interval([1.0, None, 2.0, math.nan, 3.0])
     half_width = T_975[2] / math.sqrt(3)
     assert summary["n"] == 3 and summary["mean"] == pytest.approx(2.0) and summary["std"] == pytest.approx(1.0)
     assert (summary["ci_low"], summary["ci_high"]) == pytest.approx((2.0 - half_width, 2.0 + half_width))
-    single = continual.mean_confidence_interval([0.5])
+    single = mean_confidence_interval([0.5])
     assert single["n"] == 1 and single["mean"] == 0.5 and math.isnan(single["ci_low"])
-    assert continual.mean_confidence_interval([None])["n"] == 0
+    assert mean_confidence_interval([None])["n"] == 0
     with pytest.raises(ValueError):
-        continual.t_quantile(1.5, 3)
+        t_quantile(1.5, 3)
 
 
 def test_shared_normalisation_and_aggregate_metrics_on_hand_made_tables():
@@ -98,13 +112,13 @@ def test_shared_normalisation_and_aggregate_metrics_on_hand_made_tables():
     second = EvaluationTable(["a", "b"], steps, [[0.0, 0.0], [20.0, 0.0], [0.0, 20.0]])
     flat = EvaluationTable(["a", "b"], steps, [[1.0, 3.0], [1.0, 3.0], [1.0, 3.0]])
 
-    reference_min, reference_max = continual.shared_references([first, second])
+    reference_min, reference_max = shared_references([first, second])
     assert (reference_min, reference_max) == ([0.0, 0.0], [20.0, 20.0])
     # A task with no span gets no reference (it scores 0 rather than dividing by zero)
-    assert continual.shared_references([flat]) == ([None, None], [None, None])
+    assert shared_references([flat]) == ([None, None], [None, None])
 
     # Normalised: first [[0, .5], [.5, 0], [.25, .5]], second [[0, 0], [1, 0], [0, 1]]
-    metrics = [continual.run_metrics(table, phases, reference_min, reference_max) for table in (first, second)]
+    metrics = [run_metrics(table, phases, reference_min, reference_max) for table in (first, second)]
     expected = [
         # average performance, forgetting (a: at step 10 - at the end, b: 0), current-task and all-task AUC
         {"average_performance": 0.375, "forgetting": 0.125, "auc_current_task": 2.5 / 20, "auc_all_tasks": 5.625 / 20},
@@ -116,12 +130,12 @@ def test_shared_normalisation_and_aggregate_metrics_on_hand_made_tables():
         assert result["adaptation_speed"] is None  # no task comes back
     assert (metrics[0]["final_return/a"], metrics[0]["final_return/b"]) == (5.0, 10.0)
     assert (metrics[1]["final_return/a"], metrics[1]["final_return/b"]) == (0.0, 20.0)
-    curves = continual.performance_curves(first, phases, reference_min, reference_max)
+    curves = performance_curves(first, phases, reference_min, reference_max)
     np.testing.assert_allclose(curves["current_task"], [0.0, 0.0, 0.5])  # the switch step belongs to the new task
     np.testing.assert_allclose(curves["all_tasks"], [0.25, 0.25, 0.375])
 
     per_seed = [{"method": "m", "seed": seed, "metrics": result} for seed, result in enumerate(metrics)]
-    rows = {row["metric"]: row for row in continual.summarize(per_seed, ["m", "absent"])}
+    rows = {row["metric"]: row for row in summarize(per_seed, ["m", "absent"])}
     average = rows["average_performance"]
     # Hand-computed: mean 0.4375, s = 0.125 / sqrt(2), half-width t(0.975, 1) * s / sqrt(2) = t * 0.0625
     assert average["n"] == 2 and average["mean"] == pytest.approx(0.4375)
@@ -176,13 +190,13 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
                 assert (directory / name).is_file(), (directory, name)
             done = json.loads((directory / "done").read_text())
             assert done["num_timesteps"] == 1000 and done["algorithm"] == "GTRPPO"
-            assert done["config"]["method_kwargs"] == continual.METHODS[method].kwargs
-            assert done["num_threads"] == continual.NUM_THREADS == 1  # the default of --num-threads
+            assert done["config"]["method_kwargs"] == CONTINUAL_METHODS[method].kwargs
+            assert done["num_threads"] == NUM_THREADS == 1  # the default of --num-threads
             done_times[directory] = (directory / "done").stat().st_mtime_ns
 
     with open(tmp_path / "results.csv", newline="") as file:
         rows = list(csv.DictReader(file))
-    metrics = [*continual.METRICS, "final_return/forward", "final_return/backward"]
+    metrics = [*METRICS, "final_return/forward", "final_return/backward"]
     assert [(row["method"], row["metric"]) for row in rows] == [(m, metric) for m in ("ppo", "gtr") for metric in metrics]
     average = next(row for row in rows if row["method"] == "gtr" and row["metric"] == "average_performance")
     assert average["n"] == "2" and float(average["ci_low"]) <= float(average["mean"]) <= float(average["ci_high"])
@@ -214,11 +228,11 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
     # A failing job (run here in-process, to spare a process start) leaves its traceback and no `done` marker,
     # and the aggregation goes on without it
     config = json.loads((tmp_path / "ppo" / "seed_0" / "done").read_text())["config"]
-    broken_dir = continual.job_dir(tmp_path, "broken", 0)
+    broken_dir = job_dir(tmp_path, "broken", 0)
     with pytest.raises(ValueError, match="sigma"):
-        continual.run_job({**config, "method": "broken", "method_kwargs": {"sigma": -1.0}, "job_dir": str(broken_dir)})
+        run_job({**config, "method": "broken", "method_kwargs": {"sigma": -1.0}, "job_dir": str(broken_dir)})
     assert "sigma" in (broken_dir / "error.txt").read_text() and not (broken_dir / "done").exists()
-    partial = continual.aggregate(tmp_path, ["ppo", "gtr", "broken"], [0, 1])
+    partial = aggregate(tmp_path, ["ppo", "gtr", "broken"], [0, 1])
     assert partial["missing"] == ["broken/seed_0", "broken/seed_1"]
     assert partial["rows"] == report["rows"]
     assert "Missing (unfinished or failed) jobs: broken/seed_0, broken/seed_1." in continual.to_markdown(
@@ -231,34 +245,34 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
     with pytest.raises(SystemExit):
         tiny_run(tmp_path, "--algo-kwargs", '{"n_steps": 64}')
     assert "holds a job finished with another configuration (differing: algo_kwargs)" in capsys.readouterr().err
-    assert issubclass(continual.BadArgument, ValueError)
+    assert issubclass(BadArgument, ValueError)
 
 
 def test_default_evaluation_interval_is_at_least_one_rollout_and_long_rollouts_warn():
     # At scale 0.001 a flip phase is 200 steps: 10 evaluations per phase would be every 20 steps, re-measuring the same
     # policy a hundred times per 2,048-step rollout. The interval is at least one rollout instead.
-    sequence, settings = continual.job_settings("flip", scale=0.001)
-    assert settings["eval_freq"] == 2048 == continual.default_eval_freq(sequence, n_steps=2048)
-    assert continual.default_eval_freq(sequence, n_steps=64, n_envs=2) == 128
-    assert continual.job_settings("flip", scale=0.25)[1]["eval_freq"] == 5000  # long phases: 10 per phase, as before
-    assert continual.job_settings("flip", scale=0.001, algo_kwargs={"n_steps": 16})[1]["eval_freq"] == 20
-    assert continual.job_settings("flip", scale=0.001, eval_freq=7)[1]["eval_freq"] == 7  # a given interval is kept
+    sequence, settings = job_settings("flip", scale=0.001)
+    assert settings["eval_freq"] == 2048 == default_eval_freq(sequence, n_steps=2048)
+    assert default_eval_freq(sequence, n_steps=64, n_envs=2) == 128
+    assert job_settings("flip", scale=0.25)[1]["eval_freq"] == 5000  # long phases: 10 per phase, as before
+    assert job_settings("flip", scale=0.001, algo_kwargs={"n_steps": 16})[1]["eval_freq"] == 20
+    assert job_settings("flip", scale=0.001, eval_freq=7)[1]["eval_freq"] == 7  # a given interval is kept
     # A rollout longer than the whole sequence (1,200 steps) or than a phase (200 steps) is announced
-    methods = continual.resolve_methods(["ppo"])
+    methods = resolve_methods(["ppo"])
     with pytest.warns(UserWarning, match=r"n_steps \* n_envs = 2048 \* 1 = 2048 steps per rollout is more than the whole"):
-        info = continual.validate_jobs(sequence, settings, methods)
+        info = validate_jobs(sequence, settings, methods)
     assert info["n_steps"] == {"ppo": 2048} and info["algorithm"] is GTRPPO
-    settings = continual.job_settings("flip", scale=0.001, algo_kwargs={"n_steps": 256})[1]
+    settings = job_settings("flip", scale=0.001, algo_kwargs={"n_steps": 256})[1]
     with pytest.warns(UserWarning, match="n_steps .* is more than the shortest phase"):
-        continual.validate_jobs(sequence, settings, methods)
+        validate_jobs(sequence, settings, methods)
 
 
 def test_jobs_get_the_threads_asked_for_without_changing_what_a_rerun_compares(tmp_path):
-    settings = continual.job_settings("flip", scale=0.001, num_threads=3)[1]
+    settings = job_settings("flip", scale=0.001, num_threads=3)[1]
     assert settings["num_threads"] == 3
     config = {**settings, "method": "ppo", "method_kwargs": {}, "seed": 0, "job_dir": str(tmp_path)}
     # Threads say how a job runs, not what it computes: a rerun with other threads resumes the finished jobs
-    assert continual.job_config_json(config) == continual.job_config_json({**config, "num_threads": 1})
-    assert "num_threads" not in continual.job_config_json(config) and "job_dir" not in continual.job_config_json(config)
-    with pytest.raises(continual.BadArgument, match="--num-threads must be an integer >= 1, got 0"):
-        continual.job_settings("flip", num_threads=0)
+    assert job_config_json(config) == job_config_json({**config, "num_threads": 1})
+    assert "num_threads" not in job_config_json(config) and "job_dir" not in job_config_json(config)
+    with pytest.raises(BadArgument, match="--num-threads must be an integer >= 1, got 0"):
+        job_settings("flip", num_threads=0)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from sb3_gtr.benchmarks import overhead, policies
+from sb3_gtr.benchmarks.methods import OVERHEAD_METHODS
 
 
 def test_overhead_benchmark_writes_json_md_rst(tmp_path):
@@ -12,11 +13,11 @@ def test_overhead_benchmark_writes_json_md_rst(tmp_path):
     argv = ["--env", "CartPole-v1", "--timesteps", "256", "--n-steps", "64", "--repeats", "1"]
     report = overhead.main([*argv, "--seed", "1", "--output", str(prefix), "--quiet"])
 
-    labels = [label for label, _, _ in overhead.METHODS.values()]
+    labels = [method.label for method in OVERHEAD_METHODS.values()]
     assert len(labels) == 3
     # One run per method, in the rotation order, each in its own process with one torch thread
     runs = report["runs"]
-    assert [run["method"] for run in runs] == list(overhead.METHODS)
+    assert [run["method"] for run in runs] == list(OVERHEAD_METHODS)
     for run in runs:
         assert run["total_s"] > 0
         assert 0 < run["train_s"] <= run["total_s"]
@@ -35,7 +36,7 @@ def test_overhead_benchmark_writes_json_md_rst(tmp_path):
     assert saved["config"]["seed"] == 1
     assert saved["machine"]["cpu_count"] >= 1 and saved["machine"]["torch"]
     assert saved["date"]
-    assert set(saved["summary"]) == set(overhead.METHODS)
+    assert set(saved["summary"]) == set(OVERHEAD_METHODS)
     assert saved["summary"]["ppo"]["total_ratio"] == 1.0
     for entry in saved["summary"].values():
         assert entry["total_s"] > 0 and entry["train_s"] > 0 and entry["total_ratio"] > 0 and entry["train_ratio"] > 0
@@ -52,7 +53,10 @@ def test_overhead_benchmark_writes_json_md_rst(tmp_path):
 
 
 def _fake_overhead_run(runs):
-    def run(config):
+    """Stands in for ``run_in_worker(run_single, config)``: records the config, returns made-up timings."""
+
+    def run(function, config):
+        assert function is overhead.run_single
         runs.append(config)
         mixture = config["method"] == "gtr"
         return {
@@ -77,7 +81,7 @@ def test_overhead_output_folder_holds_the_files_and_a_bad_output_is_refused_befo
     tmp_path, monkeypatch, capsys
 ):
     runs = []
-    monkeypatch.setattr(overhead, "_run_in_subprocess", _fake_overhead_run(runs))
+    monkeypatch.setattr(overhead, "run_in_worker", _fake_overhead_run(runs))
     argv = ["--env", "CartPole-v1", "--timesteps", "64", "--n-steps", "64", "--repeats", "1", "--quiet"]
     # A folder (a trailing slash, or an existing one) gets overhead.json ... inside, not <folder>.json next to it
     overhead.main([*argv, "--output", f"{tmp_path / 'new'}/"])
@@ -87,7 +91,7 @@ def test_overhead_output_folder_holds_the_files_and_a_bad_output_is_refused_befo
     for folder in (tmp_path / "new", existing):
         assert sorted(path.name for path in folder.iterdir()) == ["overhead.json", "overhead.md", "overhead.rst"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["existing", "new"]
-    assert len(runs) == 2 * len(overhead.METHODS)
+    assert len(runs) == 2 * len(OVERHEAD_METHODS)
     # An output that cannot be written ends the command before the first run, not after the last one
     runs.clear()
     with pytest.raises(SystemExit) as exit_info:
@@ -101,11 +105,12 @@ def test_policies_output_folder_holds_the_files_and_a_bad_output_is_refused_befo
 ):
     runs = []
 
-    def run(config):
+    def run(function, config):
+        assert function is policies.run_single
         runs.append(config)
         return {**config, "total_s": 1.0, "cpu_s": 1.0, "steps_per_s": 64.0}
 
-    monkeypatch.setattr(policies, "_run_in_subprocess", run)
+    monkeypatch.setattr(policies, "run_in_worker", run)
     argv = ["--benchmarks", "simba", "--repeats", "1", "--timesteps", "64"]
     policies.main([*argv, "--output", f"{tmp_path / 'new'}/"])
     assert sorted(path.name for path in (tmp_path / "new").iterdir()) == ["policies.json", "policies.md", "policies.rst"]

@@ -7,7 +7,22 @@ import numpy as np
 import optuna
 import pytest
 
-from sb3_gtr.benchmarks import continual, sweep
+from sb3_gtr.benchmarks import sweep
+from sb3_gtr.benchmarks.aggregate import run_metrics, shared_references
+from sb3_gtr.benchmarks.arguments import BadArgument
+from sb3_gtr.benchmarks.jobs import job_config_json, load_job
+from sb3_gtr.benchmarks.methods import gtr_defaults
+from sb3_gtr.benchmarks.runner import read_done
+from sb3_gtr.benchmarks.search import (
+    CLIP_RANGES,
+    default_raw_params,
+    folder_of,
+    interrupted_trials,
+    open_study,
+    sample_sweep_params,
+    sweep_kwargs,
+)
+from sb3_gtr.benchmarks.settings import job_settings
 
 
 def tiny_sweep(output_dir, n_trials, *extra):
@@ -26,17 +41,17 @@ def test_search_space_and_defaults():
     seen = {"clip_surrogate": set(), "window": set()}
     for _ in range(30):
         trial = study.ask()
-        kwargs = sweep.sweep_kwargs(sweep.sample_sweep_params(trial, n_epochs=4), n_epochs=4)
+        kwargs = sweep_kwargs(sample_sweep_params(trial, n_epochs=4), n_epochs=4)
         assert set(kwargs) == {"sigma", "penalty_coef", "clip_surrogate", "anchor_window", "clip_range"}
         assert 0.1 <= kwargs["sigma"] <= 2.0 and kwargs["penalty_coef"] == "advantage"
-        assert kwargs["clip_range"] in sweep.CLIP_RANGES
+        assert kwargs["clip_range"] in CLIP_RANGES
         assert kwargs["anchor_window"] is None or 1 <= kwargs["anchor_window"] <= 4
         seen["clip_surrogate"].add(kwargs["clip_surrogate"])
         seen["window"].add(kwargs["anchor_window"] is None)
     assert seen == {"clip_surrogate": {True, False}, "window": {True, False}}
     # The first trial is GTRPPO's defaults, in the sweep's raw form
-    defaults = continual.gtr_defaults()
-    from_raw = sweep.sweep_kwargs(sweep.default_raw_params(), n_epochs=10)
+    defaults = gtr_defaults()
+    from_raw = sweep_kwargs(default_raw_params(), n_epochs=10)
     assert from_raw == {key: defaults[key] for key in from_raw}
 
 
@@ -56,19 +71,19 @@ def test_sweep_runs_scores_and_resumes(tmp_path):
     rows = report["rows"]
     assert sorted(row["trial"] for row in rows) == ["trial_0", "trial_1"]
     first = next(row for row in rows if row["trial"] == "trial_0")
-    defaults = continual.gtr_defaults()
+    defaults = gtr_defaults()
     assert first["sigma"] == defaults["sigma"] and first["clip_range"] == defaults["clip_range"]
     assert first["anchor_window"] is None and first["clip_surrogate"] is True
     assert [row["objective"] for row in rows] == sorted((row["objective"] for row in rows), reverse=True)
 
     # The score: the trial's jobs normalised by the PPO baseline's per-task min and max return
-    baseline_table, _ = continual.load_job(tmp_path / "ppo" / "seed_0")
-    reference_min, reference_max = continual.shared_references([baseline_table])
-    table, phases = continual.load_job(tmp_path / "trial_0" / "seed_0")
-    expected = continual.run_metrics(table, phases, reference_min, reference_max)["auc_current_task"]
+    baseline_table, _ = load_job(tmp_path / "ppo" / "seed_0")
+    reference_min, reference_max = shared_references([baseline_table])
+    table, phases = load_job(tmp_path / "trial_0" / "seed_0")
+    expected = run_metrics(table, phases, reference_min, reference_max)["auc_current_task"]
     assert first["objective"] == pytest.approx(expected)
     assert report["normalization"]["reference_min"] == reference_min
-    done = continual.read_done(tmp_path / "trial_0" / "seed_0")
+    done = read_done(tmp_path / "trial_0" / "seed_0")
     assert done["config"]["method_kwargs"]["sigma"] == defaults["sigma"] and done["num_timesteps"] == 1000
     assert report["best"]["value"] == max(row["objective"] for row in rows)
     assert "gtr-tuned" in report["best"]["validation_command"]
@@ -96,19 +111,19 @@ def test_the_study_is_opened_and_checked_before_anything_trains(tmp_path):
         "algo_kwargs": {"n_steps": 100, "batch_size": 50},
         "n_eval_episodes": 2,
     }
-    settings = continual.job_settings("flip", **kwargs)[1]
+    settings = job_settings("flip", **kwargs)[1]
     # A study whose trials maximised another metric: resuming it would rank trials that measured different things
-    attributes = {"settings": continual.job_config_json(settings), "seeds": [0], "objective": "average_performance"}
+    attributes = {"settings": job_config_json(settings), "seeds": [0], "objective": "average_performance"}
     sampler = optuna.samplers.RandomSampler(seed=0)
-    sweep.open_study(None, "gtr-sweep-flip", sampler, tmp_path, attributes)
-    with pytest.raises(continual.BadArgument, match=r"was run with other settings \(differing: objective\)"):
+    open_study(None, "gtr-sweep-flip", sampler, tmp_path, attributes)
+    with pytest.raises(BadArgument, match=r"was run with other settings \(differing: objective\)"):
         sweep.run_sweep("flip", seeds=[0], output_dir=tmp_path, **kwargs)
-    with pytest.raises(continual.BadArgument, match=r"was run with other settings \(differing: eval_freq, seeds\)"):
+    with pytest.raises(BadArgument, match=r"was run with other settings \(differing: eval_freq, seeds\)"):
         sweep.run_sweep("flip", seeds=[1], objective="average_performance", output_dir=tmp_path, **{**kwargs, "eval_freq": 7})
     # A study of something else (no GTR kwargs in its trials), in another storage
     storage = f"sqlite:///{tmp_path / 'other.db'}"
     optuna.create_study(study_name="other", storage=storage, direction="maximize").optimize(lambda trial: 1.0, n_trials=1)
-    with pytest.raises(continual.BadArgument, match="holds trials that are not of this sweep"):
+    with pytest.raises(BadArgument, match="holds trials that are not of this sweep"):
         sweep.run_sweep("flip", seeds=[0], storage=storage, study_name="other", output_dir=tmp_path, **kwargs)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db", "study.db"]  # no baseline trained
 
@@ -116,19 +131,19 @@ def test_the_study_is_opened_and_checked_before_anything_trains(tmp_path):
 def test_an_interrupted_trial_is_retried_with_its_parameters_in_its_folder():
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     done = study.ask()
-    sweep.sample_sweep_params(done, n_epochs=4)
+    sample_sweep_params(done, n_epochs=4)
     study.tell(done, 0.5)
     interrupted = study.ask()
-    raw = sweep.sample_sweep_params(interrupted, n_epochs=4)
+    raw = sample_sweep_params(interrupted, n_epochs=4)
     interrupted.set_user_attr("interrupted", True)  # as run_sweep marks a trial stopped by Ctrl-C or SIGTERM
     study.tell(interrupted, state=optuna.trial.TrialState.FAIL)
     failed = study.ask()
     study.tell(failed, state=optuna.trial.TrialState.FAIL)  # a trial that failed by itself is not retried
 
-    [retried] = sweep.interrupted_trials(study)
+    [retried] = interrupted_trials(study)
     assert retried.number == 1
-    study.enqueue_trial(retried.params, user_attrs={"folder": sweep._folder_of(retried)})
-    assert sweep.interrupted_trials(study) == []  # queued once, not again on the next resume
+    study.enqueue_trial(retried.params, user_attrs={"folder": folder_of(retried)})
+    assert interrupted_trials(study) == []  # queued once, not again on the next resume
     again = study.ask()
-    assert again.user_attrs["folder"] == "trial_1" and sweep._folder_of(again) == "trial_1"
-    assert sweep.sample_sweep_params(again, n_epochs=4) == raw
+    assert again.user_attrs["folder"] == "trial_1" and folder_of(again) == "trial_1"
+    assert sample_sweep_params(again, n_epochs=4) == raw

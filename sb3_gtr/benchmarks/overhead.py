@@ -18,9 +18,7 @@ Usage::
 import argparse
 import datetime
 import json
-import os
 import pathlib
-import platform
 import shlex
 import statistics
 import sys
@@ -29,35 +27,29 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
-from sb3_gtr.benchmarks._workers import run_in_worker
-from sb3_gtr.benchmarks.continual import (
+from sb3_gtr.benchmarks.arguments import (
     MAX_SEED,
+    NUM_THREADS,
     NUM_THREADS_HELP,
     BadArgument,
-    _check_count,
-    _error_text,
+    check_count,
+    error_text,
     output_prefix,
     positive_int,
     seed_argument,
     timing_command_errors,
 )
+from sb3_gtr.benchmarks.methods import OVERHEAD_METHODS
+from sb3_gtr.benchmarks.reports import fixed, markdown_table, rst_grid_table
+from sb3_gtr.benchmarks.runner import load_average, machine_info, run_in_worker
 from sb3_gtr.common.checks import is_int
 
-#: The methods timed, in the order of the rotation: key -> (label, algorithm, extra keyword arguments).
-METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "ppo": ("PPO", "PPO", {}),
-    "gtr": ("GTRPPO", "GTRPPO", {}),
-    "gtr_no_mixture": ("GTRPPO (mixture_anchor=False)", "GTRPPO", {"mixture_anchor": False}),
-}
-#: The method every ratio is taken against.
+#: The method every ratio is taken against (of :data:`~sb3_gtr.benchmarks.methods.OVERHEAD_METHODS`, the methods timed,
+#: in the order of the rotation).
 BASELINE = "ppo"
 #: The method the target applies to, and the target itself (issue: "at most 1.10x PPO's total wall time").
 TARGET_METHOD = "gtr"
 TARGET_RATIO = 1.10
-#: Torch intra-op threads in each run (``--num-threads``), for stable timings: small networks train fastest on one CPU
-#: thread, and more threads than free cores make a run several times slower (see
-#: :data:`sb3_gtr.benchmarks.continual.NUM_THREADS`).
-NUM_THREADS = 1
 
 
 def _timed(method: Callable[..., Any], totals: dict[str, Any], key: str) -> Callable[..., Any]:
@@ -83,30 +75,21 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
     """
     Train one model and time it; meant to run in a fresh subprocess.
 
-    :param config: ``method`` (a key of :data:`METHODS`), ``env``, ``timesteps``, ``seed``,
-        ``n_steps``, ``batch_size`` and optionally ``num_threads`` (default :data:`NUM_THREADS`)
+    :param config: ``method`` (a key of :data:`~sb3_gtr.benchmarks.methods.OVERHEAD_METHODS`), ``env``, ``timesteps``,
+        ``seed``, ``n_steps``, ``batch_size`` and optionally ``num_threads`` (default
+        :data:`~sb3_gtr.benchmarks.arguments.NUM_THREADS`, for stable timings)
     :return: The timings in seconds: ``total_s`` (``learn()``), ``train_s`` (inside ``train()``),
         ``snapshot_s`` (inside ``_store_snapshot``, ``None`` for PPO), ``rollout_s`` (the rest),
         the CPU times ``cpu_s`` (process, during ``learn()``), ``train_cpu_s`` and ``snapshot_cpu_s``
         (main thread; with one torch thread and in-process environments it does all the work), and the call counts
     """
     import torch as th
-    from stable_baselines3 import PPO
 
     from sb3_gtr import GTRPPO
 
     th.set_num_threads(int(config.get("num_threads", NUM_THREADS)))
-    _, algorithm, extra_kwargs = METHODS[config["method"]]
-    algorithm_class = {"PPO": PPO, "GTRPPO": GTRPPO}[algorithm]
-    model = algorithm_class(
-        "MlpPolicy",
-        config["env"],
-        n_steps=config["n_steps"],
-        batch_size=config["batch_size"],
-        seed=config["seed"],
-        device="cpu",
-        verbose=0,
-        **extra_kwargs,
+    model = OVERHEAD_METHODS[config["method"]].make(
+        config["env"], n_steps=config["n_steps"], batch_size=config["batch_size"], seed=config["seed"], device="cpu", verbose=0
     )
     timings: dict[str, Any] = {}
     # Instance attributes shadow the methods, and the update loop calls them through `self`.
@@ -135,52 +118,6 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _run_in_subprocess(config: dict[str, Any]) -> dict[str, Any]:
-    """
-    Run :func:`run_single` in a fresh interpreter and return its result; on Ctrl-C or ``SIGTERM`` the run is stopped
-    with this process (:func:`~sb3_gtr.benchmarks._workers.run_in_worker`).
-    """
-    return run_in_worker(run_single, config)
-
-
-def machine_info() -> dict[str, Any]:
-    """The machine and the versions of the libraries that the timings depend on."""
-    import gymnasium
-    import numpy as np
-    import stable_baselines3
-    import torch as th
-
-    import sb3_gtr
-
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "node": platform.node(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": th.__version__,
-        "numpy": np.__version__,
-        "stable_baselines3": stable_baselines3.__version__,
-        "gymnasium": gymnasium.__version__,
-        "sb3_gtr": sb3_gtr.__version__,
-    }
-    try:
-        import mujoco
-
-        info["mujoco"] = mujoco.__version__
-    except ImportError:  # pragma: no cover
-        info["mujoco"] = None
-    return info
-
-
-def _load_average() -> Optional[list[float]]:
-    try:
-        return list(os.getloadavg())
-    except (AttributeError, OSError):  # pragma: no cover
-        return None
-
-
 def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """
     Per method: the medians of the timings and the medians of the per-pair ratios over the baseline.
@@ -191,7 +128,7 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     :return: ``{method: {"label", "n_runs", "total_s", "train_s", "snapshot_s", "total_ratio", "train_ratio",
         "rollout_ratio", "cpu_ratio", "train_cpu_ratio"}}``
     """
-    by_method = {method: [run for run in runs if run["method"] == method] for method in METHODS}
+    by_method = {method: [run for run in runs if run["method"] == method] for method in OVERHEAD_METHODS}
     baseline = by_method[BASELINE]
     summary = {}
     for method, method_runs in by_method.items():
@@ -200,7 +137,7 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         pairs = list(zip(method_runs, baseline, strict=False))
         snapshots = [run["snapshot_s"] for run in method_runs if run["snapshot_s"] is not None]
         summary[method] = {
-            "label": METHODS[method][0],
+            "label": OVERHEAD_METHODS[method].label,
             "n_runs": len(method_runs),
             "total_s": statistics.median(run["total_s"] for run in method_runs),
             "train_s": statistics.median(run["train_s"] for run in method_runs),
@@ -220,10 +157,10 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _table_rows(summary: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     def seconds(value: Optional[float]) -> str:
-        return "-" if value is None else f"{value:.2f}"
+        return fixed(value, 2)
 
     def ratio(value: Optional[float]) -> str:
-        return "-" if value is None else f"{value:.3f}"
+        return fixed(value, 3)
 
     header = [
         "method",
@@ -263,7 +200,7 @@ def _description(report: dict[str, Any], code: str) -> list[str]:
         f"batch_size={config['batch_size']}, n_epochs=10, seed {config['seed']}), device cpu, "
         f"{code}torch.set_num_threads({config.get('torch_threads', NUM_THREADS)}){code} in each run, "
         f"{config['repeats']} run(s) per method, each in a fresh subprocess, the methods alternating "
-        f"({', '.join(METHODS[method][0] for method in METHODS)}, ...).",
+        f"({', '.join(method.label for method in OVERHEAD_METHODS.values())}, ...).",
         "",
         f"Times are medians over the runs; the ratios are medians of the per-pair ratios over PPO "
         f"(pair i = the i-th run of each method, run next to each other). "
@@ -286,7 +223,7 @@ def _description(report: dict[str, Any], code: str) -> list[str]:
         verdict = "met" if measured <= TARGET_RATIO else "NOT met"
         lines += [
             "",
-            f"Target: {METHODS[TARGET_METHOD][0]} total wall time at most {TARGET_RATIO:.2f}x PPO's: "
+            f"Target: {OVERHEAD_METHODS[TARGET_METHOD].label} total wall time at most {TARGET_RATIO:.2f}x PPO's: "
             f"{verdict} (median ratio {measured:.3f}).",
         ]
     return lines
@@ -300,14 +237,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     :return: The Markdown text
     """
     header, rows = _table_rows(report["summary"])
-    lines = [
-        *_description(report, "`"),
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*_description(report, "`"), "", *markdown_table(header, rows)]) + "\n"
 
 
 def to_rst(report: dict[str, Any]) -> str:
@@ -319,18 +249,7 @@ def to_rst(report: dict[str, Any]) -> str:
     :return: The reStructuredText
     """
     header, rows = _table_rows(report["summary"])
-    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
-
-    def border(char: str) -> str:
-        return "+" + "+".join(char * (width + 2) for width in widths) + "+"
-
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
-
-    table = [border("-"), line(header), border("=")]
-    for row in rows:
-        table += [line(row), border("-")]
-    return "\n".join([*_description(report, "``"), "", *table]) + "\n"
+    return "\n".join([*_description(report, "``"), "", *rst_grid_table(header, rows)]) + "\n"
 
 
 def check_arguments(
@@ -341,13 +260,13 @@ def check_arguments(
     must fit in the rollout: ``batch_size <= n_steps``), and warn when ``timesteps`` is below one rollout
     (``learn()`` collects a whole rollout of ``n_steps`` anyway, so the timings would not cover ``timesteps`` steps).
 
-    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use, naming its flag
+    :raises ~sb3_gtr.benchmarks.arguments.BadArgument: For an argument no run could use, naming its flag
     """
     import gymnasium
 
-    _check_count("--timesteps", timesteps)
-    _check_count("--repeats", repeats)
-    _check_count("--num-threads", num_threads)
+    check_count("--timesteps", timesteps)
+    check_count("--repeats", repeats)
+    check_count("--num-threads", num_threads)
     if not is_int(seed) or not 0 <= seed <= MAX_SEED:
         raise BadArgument(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
     # PPO normalises advantages per minibatch: a buffer or minibatch of one sample has no spread to normalise by.
@@ -363,7 +282,7 @@ def check_arguments(
     try:
         gymnasium.make(env_id).close()
     except Exception as error:
-        raise BadArgument(f"--env {env_id!r}: cannot make it: {_error_text(error)}") from error
+        raise BadArgument(f"--env {env_id!r}: cannot make it: {error_text(error)}") from error
     if timesteps < n_steps:
         warnings.warn(
             f"--timesteps {timesteps} is less than one rollout (n_steps = {n_steps}): learn() still collects and trains "
@@ -386,8 +305,8 @@ def run_benchmark(
     num_threads: int = NUM_THREADS,
 ) -> dict[str, Any]:
     """
-    Time every method of :data:`METHODS` ``repeats`` times, in alternation, each run in a fresh subprocess. Every
-    argument is checked, and the environment built once, before the first run.
+    Time every method of :data:`~sb3_gtr.benchmarks.methods.OVERHEAD_METHODS` ``repeats`` times, in alternation, each
+    run in a fresh subprocess. Every argument is checked, and the environment built once, before the first run.
 
     :param env_id: Gymnasium environment id
     :param timesteps: ``total_timesteps`` of each ``learn()``
@@ -401,7 +320,7 @@ def run_benchmark(
     :param verbose: Print each run's timings as it finishes
     :param num_threads: Torch threads of each run
     :return: The report: ``date``, ``command``, ``machine``, ``config``, ``runs`` and ``summary``
-    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use (an ``output`` that cannot be
+    :raises ~sb3_gtr.benchmarks.arguments.BadArgument: For an argument no run could use (an ``output`` that cannot be
         written included), naming its flag
     """
     check_arguments(env_id, timesteps, repeats, seed, n_steps, batch_size, num_threads)
@@ -416,7 +335,7 @@ def run_benchmark(
         "batch_size": batch_size,
         "device": "cpu",
         "torch_threads": num_threads,
-        "order": list(METHODS),
+        "order": list(OVERHEAD_METHODS),
     }
     if command is None:
         command = f"run_benchmark(**{config!r})"
@@ -425,23 +344,24 @@ def run_benchmark(
         "command": command,
         "machine": machine_info(),
         "config": config,
-        "load_average_start": _load_average(),
+        "load_average_start": load_average(),
         "runs": [],
     }
     for repeat in range(repeats):
-        for method in METHODS:
+        for method in OVERHEAD_METHODS:
             run_config = {key: config[key] for key in ("env", "timesteps", "seed", "n_steps", "batch_size")}
-            result = _run_in_subprocess({**run_config, "method": method, "num_threads": num_threads})
-            result.update(repeat=repeat, position=len(report["runs"]), load_average=_load_average())
+            # In a fresh interpreter, stopped with this process on Ctrl-C or SIGTERM.
+            result = run_in_worker(run_single, {**run_config, "method": method, "num_threads": num_threads})
+            result.update(repeat=repeat, position=len(report["runs"]), load_average=load_average())
             report["runs"].append(result)
             if verbose:
                 snapshot = "" if result["snapshot_s"] is None else f", snapshot {result['snapshot_s']:.2f} s"
                 print(
-                    f"[{repeat + 1}/{repeats}] {METHODS[method][0]:<30} total {result['total_s']:7.2f} s, "
+                    f"[{repeat + 1}/{repeats}] {OVERHEAD_METHODS[method].label:<30} total {result['total_s']:7.2f} s, "
                     f"train {result['train_s']:7.2f} s{snapshot}",
                     flush=True,
                 )
-    report["load_average_end"] = _load_average()
+    report["load_average_end"] = load_average()
     report["summary"] = summarize(report["runs"])
     if prefix is not None:
         write_report(report, str(prefix))
@@ -470,7 +390,7 @@ def render(json_path: str, output: Optional[str] = None) -> dict[str, Any]:
     :param output: Path prefix of the files to write, or a folder as for :func:`run_benchmark` (default: ``json_path``
         without its suffix)
     :return: The report
-    :raises ~sb3_gtr.benchmarks.continual.BadArgument: If ``output`` cannot be written
+    :raises ~sb3_gtr.benchmarks.arguments.BadArgument: If ``output`` cannot be written
     """
     prefix = str(pathlib.Path(json_path).with_suffix("")) if output is None else str(output_prefix(output, "overhead"))
     report = json.loads(pathlib.Path(json_path).read_text())
@@ -512,7 +432,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         except BadArgument as error:
             parser.error(str(error))
         except (OSError, ValueError, KeyError) as error:
-            parser.error(f"--render {args.render}: cannot read a saved report from it: {_error_text(error)}")
+            parser.error(f"--render {args.render}: cannot read a saved report from it: {error_text(error)}")
         if not args.quiet:
             print(to_markdown(report), end="")
         return report

@@ -27,41 +27,27 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from sb3_gtr.benchmarks._workers import run_in_worker
-from sb3_gtr.benchmarks.continual import (
+from sb3_gtr.benchmarks.arguments import (
     MAX_SEED,
     NUM_THREADS,
     NUM_THREADS_HELP,
     BadArgument,
-    _check_count,
+    check_count,
     output_prefix,
     positive_int,
     seed_argument,
     timing_command_errors,
 )
-from sb3_gtr.benchmarks.overhead import machine_info
+from sb3_gtr.benchmarks.methods import RECURRENT_METHODS, SIMBA_METHODS, Method
+from sb3_gtr.benchmarks.reports import fixed, markdown_table, rst_simple_table
+from sb3_gtr.benchmarks.runner import machine_info, run_in_worker
 from sb3_gtr.common.checks import is_int
 
-#: benchmark -> (environment, timesteps, {method: (label, algorithm, policy, keyword arguments)}); the first method is
-#: the baseline of the ratios.
-BENCHMARKS: dict[str, tuple[str, int, dict[str, tuple[str, str, str, dict[str, Any]]]]] = {
-    "recurrent": (
-        "CartPole-v1",
-        4096,
-        {
-            "lstm_ppo": ("RecurrentPPO + LSTM (128)", "RecurrentPPO", "MlpLstmPolicy", {"lstm_hidden_size": 128}),
-            "lstm_gtr": ("RecurrentGTRPPO + LSTM (128)", "RecurrentGTRPPO", "MlpLstmPolicy", {"lstm_hidden_size": 128}),
-            "lngru_gtr": ("RecurrentGTRPPO + LN-GRU (128)", "RecurrentGTRPPO", "MlpLnGruPolicy", {"gru_hidden_size": 128}),
-        },
-    ),
-    "simba": (
-        "HalfCheetah-v5",
-        4096,
-        {
-            "mlp": ("GTRPPO + MlpPolicy (64, 64)", "GTRPPO", "MlpPolicy", {}),
-            "simba": ("GTRPPO + SimbaPolicy (128x1 / 512x2)", "GTRPPO", "SimbaPolicy", {}),
-        },
-    ),
+#: benchmark -> (environment, timesteps, methods of :mod:`~sb3_gtr.benchmarks.methods`); the first method is the
+#: baseline of the ratios.
+BENCHMARKS: dict[str, tuple[str, int, dict[str, Method]]] = {
+    "recurrent": ("CartPole-v1", 4096, RECURRENT_METHODS),
+    "simba": ("HalfCheetah-v5", 4096, SIMBA_METHODS),
 }
 
 
@@ -73,31 +59,18 @@ def run_single(config: dict[str, Any]) -> dict[str, Any]:
     :return: ``total_s`` (wall time of ``learn()``), ``cpu_s`` (process CPU time) and ``steps_per_s``
     """
     import torch as th
-    from sb3_contrib import RecurrentPPO
     from stable_baselines3.common.env_util import make_vec_env
-
-    from sb3_gtr import GTRPPO, RecurrentGTRPPO
 
     th.set_num_threads(int(config.get("num_threads", NUM_THREADS)))
     env_id, _, methods = BENCHMARKS[config["benchmark"]]
-    _, algorithm, policy, policy_kwargs = methods[config["method"]]
-    algorithm_class = {"RecurrentPPO": RecurrentPPO, "RecurrentGTRPPO": RecurrentGTRPPO, "GTRPPO": GTRPPO}[algorithm]
     # Recurrent runs: 8 envs and sb3-contrib's defaults (n_steps=128, batch_size=128); feed-forward: SB3's defaults.
     n_envs = 8 if config["benchmark"] == "recurrent" else 1
     env = make_vec_env(env_id, n_envs=n_envs, seed=config["seed"])
-    model = algorithm_class(policy, env, policy_kwargs=policy_kwargs, seed=config["seed"], device="cpu")
+    model = methods[config["method"]].make(env, seed=config["seed"], device="cpu")
     cpu_start, start = time.process_time(), time.perf_counter()
     model.learn(total_timesteps=config["timesteps"])
     total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     return {**config, "total_s": total, "cpu_s": cpu, "steps_per_s": model.num_timesteps / total}
-
-
-def _run_in_subprocess(config: dict[str, Any]) -> dict[str, Any]:
-    """
-    Run :func:`run_single` in a fresh interpreter and return its result; on Ctrl-C or ``SIGTERM`` the run is stopped
-    with this process (:func:`~sb3_gtr.benchmarks._workers.run_in_worker`).
-    """
-    return run_in_worker(run_single, config)
 
 
 def summarize(runs: Sequence[dict[str, Any]], benchmark: str) -> list[dict[str, Any]]:
@@ -118,7 +91,7 @@ def summarize(runs: Sequence[dict[str, Any]], benchmark: str) -> list[dict[str, 
             {
                 "benchmark": benchmark,
                 "method": method,
-                "label": methods[method][0],
+                "label": methods[method].label,
                 "n_runs": len(method_runs),
                 "steps_per_s": statistics.median(run["steps_per_s"] for run in method_runs),
                 "time_ratio": statistics.median(run["total_s"] / base["total_s"] for run, base in pairs),
@@ -135,9 +108,9 @@ def _table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
             row["benchmark"],
             row["label"],
             str(row["n_runs"]),
-            f"{row['steps_per_s']:.0f}",
-            f"{row['time_ratio']:.2f}x",
-            f"{row['cpu_ratio']:.2f}x",
+            fixed(row["steps_per_s"], 0),
+            fixed(row["time_ratio"], 2, "x"),
+            fixed(row["cpu_ratio"], 2, "x"),
         ]
         for row in rows
     ]
@@ -152,9 +125,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     :return: The Markdown text
     """
     header, body = _table(report["summary"])
-    lines = [_description(report), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in body]
-    return "\n".join(lines) + "\n"
+    return "\n".join([_description(report), "", *markdown_table(header, body, right_from=None)]) + "\n"
 
 
 def to_rst(report: dict[str, Any]) -> str:
@@ -165,17 +136,7 @@ def to_rst(report: dict[str, Any]) -> str:
     :return: The reStructuredText text
     """
     header, body = _table(report["summary"])
-    widths = [max(len(cells[i]) for cells in [header, *body]) for i in range(len(header))]
-    border = "  ".join("=" * width for width in widths)
-    lines = [
-        _description(report),
-        "",
-        border,
-        "  ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=True)),
-        border,
-    ]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)) for cells in body]
-    return "\n".join([*lines, border]) + "\n"
+    return "\n".join([_description(report), "", *rst_simple_table(header, body)]) + "\n"
 
 
 def _threads(n: int) -> str:
@@ -218,7 +179,7 @@ def run_benchmarks(
     :param command: The command line to record
     :param num_threads: Torch threads of each run
     :return: The report
-    :raises ~sb3_gtr.benchmarks.continual.BadArgument: For an argument no run could use (an ``output`` that cannot be
+    :raises ~sb3_gtr.benchmarks.arguments.BadArgument: For an argument no run could use (an ``output`` that cannot be
         written included), naming its flag
     """
     unknown = sorted(set(benchmarks) - set(BENCHMARKS))
@@ -227,10 +188,10 @@ def run_benchmarks(
     repeated = sorted({name for name in benchmarks if list(benchmarks).count(name) > 1})
     if repeated:
         raise BadArgument(f"--benchmarks: {repeated} given more than once; each benchmark is run once")
-    _check_count("--repeats", repeats)
-    _check_count("--num-threads", num_threads)
+    check_count("--repeats", repeats)
+    check_count("--num-threads", num_threads)
     if timesteps is not None:  # 0 used to fall back to the default budget silently
-        _check_count("--timesteps", timesteps)
+        check_count("--timesteps", timesteps)
     if not is_int(seed) or not 0 <= seed <= MAX_SEED:
         raise BadArgument(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
     # Before the first run: an output that cannot be written would lose every run, found only at the end.
@@ -258,8 +219,9 @@ def run_benchmarks(
                     "timesteps": budget,
                     "num_threads": num_threads,
                 }
-                runs.append(_run_in_subprocess(config))
-                print(f"{benchmark:<10} {methods[method][0]:<40} {runs[-1]['steps_per_s']:8.0f} steps/s", flush=True)
+                # In a fresh interpreter, stopped with this process on Ctrl-C or SIGTERM.
+                runs.append(run_in_worker(run_single, config))
+                print(f"{benchmark:<10} {methods[method].label:<40} {runs[-1]['steps_per_s']:8.0f} steps/s", flush=True)
         report["runs"] += runs
         report["summary"] += summarize(runs, benchmark)
     if prefix is not None:

@@ -3,7 +3,7 @@ Optuna sweep of GTR's trust-region arguments on a continual suite: ``sigma``, cl
 ``clip_range``) and the anchor window, scored by how well the agent keeps up with the task switches.
 
 Every trial trains ``GTRPPO`` across the suite on each of the sweep's seeds, with the same jobs as the benchmark
-runner (:func:`sb3_gtr.benchmarks.continual.run_job`: same environments, evaluations and metrics), and scores the
+runner (:func:`sb3_gtr.benchmarks.jobs.run_job`: same environments, evaluations and metrics), and scores the
 mean over the seeds of one metric (:data:`OBJECTIVES`, default ``auc_current_task``: the normalised performance on the
 task being trained, averaged over training, so it rewards fast re-adaptation after each switch and a high level
 reached, and averages out the noise of single evaluations). Returns are normalised by fixed references, so that trials
@@ -29,7 +29,6 @@ Usage::
 """
 
 import argparse
-import csv
 import datetime
 import json
 import math
@@ -41,101 +40,55 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from sb3_gtr.benchmarks._workers import lock_holder
-from sb3_gtr.benchmarks.continual import (
-    LOCK_FILE,
+from sb3_gtr.benchmarks.aggregate import run_metrics, shared_references
+from sb3_gtr.benchmarks.arguments import (
     NUM_THREADS,
     BadArgument,
-    _check_resume,
-    _describe,
-    _error_text,
-    _run_jobs,
     add_job_arguments,
     check_seeds,
-    gtr_defaults,
+    error_text,
     interrupted_message,
     job_arguments,
-    job_config_json,
-    job_settings,
-    load_job,
     non_negative_int,
     positive_int,
     prepare_output_dir,
     reject_repeats,
-    resolve_methods,
-    run_metrics,
     seed_argument,
-    shared_references,
-    validate_jobs,
 )
+from sb3_gtr.benchmarks.jobs import check_resume, job_config_json, load_job, run_job
+from sb3_gtr.benchmarks.methods import resolve_methods
+from sb3_gtr.benchmarks.reports import describe, fixed, markdown_table, without_nan, write_csv
+from sb3_gtr.benchmarks.runner import LOCK_FILE, lock_holder, run_jobs
+from sb3_gtr.benchmarks.search import (
+    default_raw_params,
+    default_storage,
+    folder_of,
+    interrupted_trials,
+    open_study,
+    sample_sweep_params,
+    sweep_kwargs,
+)
+from sb3_gtr.benchmarks.settings import job_settings, validate_jobs
 from sb3_gtr.common.checks import is_int
+from sb3_gtr.continual.plotting import agg_figure
 from sb3_gtr.continual.suites import SUITES
 
-#: The metrics a sweep can maximise (of :func:`~sb3_gtr.benchmarks.continual.run_metrics`), with their labels.
+#: The metrics a sweep can maximise (of :func:`~sb3_gtr.benchmarks.aggregate.run_metrics`), with their labels.
 OBJECTIVES: dict[str, str] = {
     "auc_current_task": "AUC current task",
     "average_performance": "average performance",
     "auc_all_tasks": "AUC all tasks",
 }
-#: Values of ``clip_range`` tried: those of the RL Zoo's PPO search space.
-CLIP_RANGES = (0.1, 0.2, 0.3, 0.4)
 #: The searched arguments, in table order.
 SEARCHED = ("sigma", "clip_surrogate", "clip_range", "anchor_window")
 #: Method of the baseline every trial is normalised by.
 BASELINE = "ppo"
-#: Key of the study's user attributes holding what its trials were run with (settings, seeds, objective): resuming a
-#: study with other ones would rank trials that measured different things.
-STUDY_ATTRIBUTE = "sb3_gtr_sweep"
 #: Largest seed of the Optuna sampler (NumPy's bound).
 MAX_SAMPLER_SEED = 2**32 - 1
 
 
 class SweepError(RuntimeError):
     """The sweep cannot go on: jobs failed, or another process is running one of them."""
-
-
-def sample_sweep_params(trial: Any, n_epochs: int) -> dict[str, Any]:
-    """
-    Sample the swept arguments, as raw Optuna parameters: the zoo sampler's GTR arguments with the
-    advantage-weighted coefficient (the paper's), plus ``clip_range``.
-
-    :param trial: Optuna trial
-    :param n_epochs: Epochs per update of the runs: the largest anchor window tried
-    :return: The raw parameters (see :func:`sweep_kwargs`)
-    """
-    from sb3_gtr.zoo.samplers import sample_gtr_raw_params
-
-    raw = sample_gtr_raw_params(trial, penalty_coef_modes=("advantage",), max_anchor_window=n_epochs)
-    raw["clip_range"] = trial.suggest_categorical("clip_range", list(CLIP_RANGES))
-    return raw
-
-
-def sweep_kwargs(raw: Mapping[str, Any], n_epochs: int) -> dict[str, Any]:
-    """
-    :param raw: Raw parameters of :func:`sample_sweep_params`
-    :param n_epochs: Epochs per update of the runs
-    :return: The ``GTRPPO`` keyword arguments of a trial
-    """
-    from sb3_gtr.zoo.samplers import gtr_kwargs_from_raw
-
-    return {**gtr_kwargs_from_raw(dict(raw), n_epochs), "clip_range": raw["clip_range"]}
-
-
-def default_raw_params() -> dict[str, Any]:
-    """:return: ``GTRPPO``'s defaults as raw parameters of :func:`sample_sweep_params` (the first trial)"""
-    defaults = gtr_defaults()
-    if defaults["penalty_coef"] != "advantage" or defaults["clip_range"] not in CLIP_RANGES:
-        raise RuntimeError(f"GTRPPO's defaults {defaults} lie outside the sweep's search space")
-    raw = {
-        "sigma": defaults["sigma"],
-        "penalty_coef_mode": "advantage",
-        "clip_surrogate": defaults["clip_surrogate"],
-        "anchor_window_mode": "all" if defaults["anchor_window"] is None else "window",
-        "clip_range": defaults["clip_range"],
-    }
-    if defaults["anchor_window"] is not None:
-        raw["anchor_window"] = defaults["anchor_window"]
-    return raw
 
 
 def _score(per_seed: Sequence[Mapping[str, Optional[float]]], metric: str) -> float:
@@ -163,20 +116,9 @@ def _row(name: str, kwargs: Mapping[str, Any], per_seed: Sequence[Mapping[str, A
     return row
 
 
-def _without_nan(value: Any) -> Any:
-    """The value with every NaN float replaced by ``None`` (JSON has no NaN)."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, Mapping):
-        return {key: _without_nan(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_without_nan(item) for item in value]
-    return value
-
-
 def _format_cell(value: Any) -> str:
     if isinstance(value, float):
-        return "-" if math.isnan(value) else f"{value:.3f}"
+        return fixed(value, 3)
     if value is None:
         return "all"
     if isinstance(value, list):
@@ -204,34 +146,28 @@ def plot_sweep(
     :param path: The image file (PNG)
     :param title: Title of the figure
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(12, 3.6))
-    FigureCanvasAgg(figure)
-    axes_list = figure.subplots(1, len(SEARCHED), sharey=True)
-    for axes, key in zip(axes_list, SEARCHED, strict=True):
-        if key == "sigma":
-            positions = [row[key] for row in rows]
-            axes.set_xscale("log")
-        else:
-            labels = sorted({_format_cell(row[key]) for row in rows}, key=_category_order)
-            positions = [labels.index(_format_cell(row[key])) for row in rows]
-            axes.set_xticks(range(len(labels)), labels)
-        colors = ["C1" if row["clip_surrogate"] else "C0" for row in rows]
-        axes.scatter(positions, [row["objective"] for row in rows], c=colors, s=30, zorder=3)
-        for position, row in zip(positions, rows, strict=True):
-            if row["trial"] == "trial_0":
-                axes.scatter([position], [row["objective"]], s=150, facecolors="none", edgecolors="k", zorder=4)
-        axes.axhline(baseline["objective"], color="grey", linestyle="--", linewidth=1)
-        axes.set_xlabel(key)
-        axes.grid(alpha=0.3)
-    axes_list[0].set_ylabel("objective (mean over seeds)")
-    figure.suptitle(
-        f"{title}\ndashed: PPO; circled: GTR defaults (trial 0); orange: clipped surrogate, blue: not", fontsize=10
-    )
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with agg_figure(path, (12, 3.6)) as figure:
+        axes_list = figure.subplots(1, len(SEARCHED), sharey=True)
+        for axes, key in zip(axes_list, SEARCHED, strict=True):
+            if key == "sigma":
+                positions = [row[key] for row in rows]
+                axes.set_xscale("log")
+            else:
+                labels = sorted({_format_cell(row[key]) for row in rows}, key=_category_order)
+                positions = [labels.index(_format_cell(row[key])) for row in rows]
+                axes.set_xticks(range(len(labels)), labels)
+            colors = ["C1" if row["clip_surrogate"] else "C0" for row in rows]
+            axes.scatter(positions, [row["objective"] for row in rows], c=colors, s=30, zorder=3)
+            for position, row in zip(positions, rows, strict=True):
+                if row["trial"] == "trial_0":
+                    axes.scatter([position], [row["objective"]], s=150, facecolors="none", edgecolors="k", zorder=4)
+            axes.axhline(baseline["objective"], color="grey", linestyle="--", linewidth=1)
+            axes.set_xlabel(key)
+            axes.grid(alpha=0.3)
+        axes_list[0].set_ylabel("objective (mean over seeds)")
+        figure.suptitle(
+            f"{title}\ndashed: PPO; circled: GTR defaults (trial 0); orange: clipped surrogate, blue: not", fontsize=10
+        )
 
 
 def _validation_command(report: Mapping[str, Any], best_kwargs: Mapping[str, Any]) -> str:
@@ -279,19 +215,21 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         )
         + ".",
         "",
-        "| trial | "
-        + " | ".join(SEARCHED)
-        + f" | **{OBJECTIVES[objective]}** | per seed | "
-        + " | ".join(OBJECTIVES[m] for m in OBJECTIVES if m != objective)
-        + " | forgetting |",
-        "|---|" + "---:|" * (len(SEARCHED) + len(OBJECTIVES) + 2),
     ]
-    for row in [*report["rows"], report["baseline"]]:
-        cells = [row["trial"], *(_format_cell(row[key]) for key in SEARCHED), f"**{_format_cell(row['objective'])}**"]
-        cells.append(_format_cell(row["per_seed_" + objective]))
-        cells += [_format_cell(row[m]) for m in OBJECTIVES if m != objective]
-        cells.append(_format_cell(row["forgetting"]))
-        lines.append("| " + " | ".join(cells) + " |")
+    others = [metric for metric in OBJECTIVES if metric != objective]
+    header = ["trial", *SEARCHED, f"**{OBJECTIVES[objective]}**", "per seed", *(OBJECTIVES[m] for m in others), "forgetting"]
+    table = (
+        [
+            row["trial"],
+            *(_format_cell(row[key]) for key in SEARCHED),
+            f"**{_format_cell(row['objective'])}**",
+            _format_cell(row["per_seed_" + objective]),
+            *(_format_cell(row[m]) for m in others),
+            _format_cell(row["forgetting"]),
+        ]
+        for row in [*report["rows"], report["baseline"]]
+    )
+    lines += markdown_table(header, table)
     best = report["best"]
     lines += [
         "",
@@ -302,100 +240,6 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def default_storage(output_dir: Union[str, pathlib.Path]) -> str:
-    """
-    :param output_dir: The sweep's output folder
-    :return: The storage of the sweep's study when none is given: an SQLite file in the output folder
-    """
-    return f"sqlite:///{pathlib.Path(output_dir) / 'study.db'}"
-
-
-def open_study(
-    storage: Optional[str],
-    study_name: str,
-    sampler: Any,
-    output_dir: Union[str, pathlib.Path],
-    attributes: Mapping[str, Any],
-) -> Any:
-    """
-    Open the sweep's Optuna study (created if new) and check that it can hold this sweep's trials: a storage that
-    opens, a study that maximises one objective, and trials run with the same settings, seeds and objective (recorded
-    in the study's user attribute :data:`STUDY_ATTRIBUTE` when it is created).
-
-    :param storage: Optuna storage URL (``None``: :func:`default_storage`, created in ``output_dir``)
-    :param study_name: Study name
-    :param sampler: The Optuna sampler
-    :param output_dir: The sweep's output folder
-    :param attributes: What the trials are run with (JSON values): ``settings``, ``seeds`` and ``objective``
-    :return: The study
-    :raises ~sb3_gtr.benchmarks.continual.BadArgument: If the storage does not open, or the study is of another kind
-        or was run with other settings
-    """
-    import optuna
-
-    if storage is None:
-        pathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)
-        storage = default_storage(output_dir)
-    try:
-        # Connects now (and creates the tables of a new database): a bad URL fails here, not after the baseline.
-        storage_object = optuna.storages.get_storage(storage)
-    except Exception as error:
-        raise BadArgument(
-            f"--storage {storage!r}: cannot open it: {_error_text(error)} (give a database URL that SQLAlchemy opens, "
-            "e.g. sqlite:///path/to/study.db)"
-        ) from error
-    try:
-        study = optuna.create_study(
-            study_name=study_name, storage=storage_object, direction="maximize", sampler=sampler, load_if_exists=True
-        )
-    except Exception as error:
-        raise BadArgument(f"--study-name {study_name!r} in {storage}: {_error_text(error)}") from error
-    where = f"--study-name {study_name!r} in --storage {storage}"
-    if study.directions != [optuna.study.StudyDirection.MAXIMIZE]:
-        raise BadArgument(f"{where} is a study of another kind (directions {study.directions}): use another --study-name")
-    expected = json.loads(json.dumps(dict(attributes), default=_describe))
-    stored = study.user_attrs.get(STUDY_ATTRIBUTE)
-    if stored is None:
-        complete = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
-        foreign = [trial.number for trial in complete if "kwargs" not in trial.user_attrs]
-        if foreign:
-            raise BadArgument(
-                f"{where} holds trials that are not of this sweep (trial {foreign[0]} records no GTR kwargs): use another "
-                "--study-name"
-            )
-        study.set_user_attr(STUDY_ATTRIBUTE, expected)
-    elif stored != expected:
-        differing = sorted(key for key in set(stored) | set(expected) if stored.get(key) != expected.get(key))
-        if "settings" in differing:
-            old, new = stored.get("settings", {}), expected["settings"]
-            differing.remove("settings")
-            differing += [key for key in set(old) | set(new) if old.get(key) != new.get(key)]
-        raise BadArgument(
-            f"{where} was run with other settings (differing: {', '.join(sorted(differing))}): its trials would not compare "
-            "with new ones; resume it with its own command, or use another --study-name or --output-dir"
-        )
-    return study
-
-
-def _folder_of(trial: Any) -> str:
-    """The name of a trial's folder (and row): ``trial_<number>``, or the folder of the interrupted trial it retries."""
-    return trial.user_attrs.get("folder", f"trial_{trial.number}")
-
-
-def interrupted_trials(study: Any) -> list[Any]:
-    """
-    :param study: The sweep's study
-    :return: The interrupted trials not retried yet (the last trial of each folder, when it was interrupted): the next
-        call of :func:`run_sweep` runs each again, with its parameters, in its folder (its finished seeds are kept)
-    """
-    import optuna
-
-    last = {_folder_of(trial): trial for trial in study.get_trials(deepcopy=False)}  # in trial order: the last wins
-    return [
-        trial for trial in last.values() if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("interrupted")
-    ]
 
 
 def run_sweep(
@@ -446,7 +290,7 @@ def run_sweep(
     :param n_eval_episodes: Evaluation episodes per task
     :param device: Torch device of every job
     :param jobs: Jobs (seeds of a trial) run at the same time, each in its own process
-    :param num_threads: Torch threads of each job (see :data:`~sb3_gtr.benchmarks.continual.NUM_THREADS` for why one)
+    :param num_threads: Torch threads of each job (see :data:`~sb3_gtr.benchmarks.arguments.NUM_THREADS` for why one)
     :param n_startup_trials: Random trials after the defaults' trial, before TPE
     :param sampler_seed: Seed of the Optuna sampler
     :param storage: Optuna storage URL (``None``: ``sqlite:///<output-dir>/study.db``)
@@ -456,10 +300,10 @@ def run_sweep(
     :param verbose: Show the progress and log lines
     :return: The report: ``settings``, ``objective``, ``rows`` (finished trials, best first), ``baseline``,
         ``best``, ``normalization`` and ``files``
-    :raises ~sb3_gtr.benchmarks.continual.BadArgument: Before anything trains (the study included), for a setting no
+    :raises ~sb3_gtr.benchmarks.arguments.BadArgument: Before anything trains (the study included), for a setting no
         job could run with, a storage or study that cannot be used, an empty ``study_name``, or an ``output_dir`` that
         is a file or cannot be created or written
-    :raises ~sb3_gtr.benchmarks._workers.Interrupted: On ``SIGINT`` or ``SIGTERM`` while jobs run, once every worker is
+    :raises ~sb3_gtr.benchmarks.runner.Interrupted: On ``SIGINT`` or ``SIGTERM`` while jobs run, once every worker is
         stopped; the trial is marked interrupted and run again, in the same folder, by the next call
     :raises SweepError: If jobs fail, or another process is running one of them
     """
@@ -518,7 +362,7 @@ def run_sweep(
         sampler = optuna.samplers.TPESampler(n_startup_trials=n_startup_trials + 1, seed=sampler_seed)
     except Exception as error:
         raise BadArgument(
-            f"--sampler-seed {sampler_seed} / --n-startup-trials {n_startup_trials}: {_error_text(error)}"
+            f"--sampler-seed {sampler_seed} / --n-startup-trials {n_startup_trials}: {error_text(error)}"
         ) from error
     study = open_study(
         storage,
@@ -540,7 +384,7 @@ def run_sweep(
             directory = folder / f"seed_{seed}"
             config = {**settings, "method": method, "method_kwargs": kwargs, "seed": seed, "job_dir": str(directory)}
             directories.append(directory)
-            if _check_resume(directory, config):
+            if check_resume(directory, config):
                 continue
             holder = lock_holder(directory)
             if holder is not None:
@@ -549,8 +393,8 @@ def run_sweep(
                     "for it to finish, or give this sweep another --output-dir"
                 )
             pending.append(config)
-        outcome = _run_jobs(
-            pending, min(jobs, max(1, len(pending))), sequence.total_timesteps, len(seeds) - len(pending), verbose
+        outcome = run_jobs(
+            run_job, pending, min(jobs, max(1, len(pending))), sequence.total_timesteps, len(seeds) - len(pending), verbose
         )
         if outcome["failed"]:
             raise SweepError(f"Jobs failed: {outcome['failed']} (see error.txt in {folder})")
@@ -583,7 +427,7 @@ def run_sweep(
     if not study.trials:
         study.enqueue_trial(default_raw_params())
     for retried in interrupted_trials(study):
-        study.enqueue_trial(retried.params, user_attrs={"folder": _folder_of(retried)})
+        study.enqueue_trial(retried.params, user_attrs={"folder": folder_of(retried)})
     finished = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
     log(f"{len(finished)} trial(s) finished, {max(0, n_trials - len(finished))} to run, output in {output_dir}")
     # Ask and tell rather than study.optimize: an interrupted trial is marked as such (and retried on resume) without
@@ -600,7 +444,7 @@ def run_sweep(
         study.tell(trial, value)
         finished = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
 
-    rows = [_row(_folder_of(trial), trial.user_attrs["kwargs"], trial.user_attrs["per_seed"], objective) for trial in finished]
+    rows = [_row(folder_of(trial), trial.user_attrs["kwargs"], trial.user_attrs["per_seed"], objective) for trial in finished]
     rows.sort(key=lambda row: -row["objective"] if not math.isnan(row["objective"]) else math.inf)
     baseline = _row(BASELINE, baseline_kwargs, baseline_per_seed, objective)
     best_trial = max(finished, key=lambda trial: trial.value)
@@ -618,20 +462,19 @@ def run_sweep(
         "baseline": baseline,
     }
     report["best"] = {
-        "trial": _folder_of(best_trial),
+        "trial": folder_of(best_trial),
         "value": best_trial.value,
         "kwargs": best_trial.user_attrs["kwargs"],
         "validation_command": _validation_command(report, best_trial.user_attrs["kwargs"]),
     }
     files = {name: output_dir / name for name in ("trials.csv", "sweep.md", "sweep.json", "sweep.png")}
-    with open(files["trials.csv"], "w", newline="") as file:
-        fieldnames = ["trial", *SEARCHED, "objective", *OBJECTIVES, "forgetting"]
-        writer = csv.DictWriter(file, fieldnames=fieldnames, extrasaction="ignore")
-        writer.writeheader()
-        for row in [*rows, baseline]:
-            writer.writerow({key: ("" if value is None else value) for key, value in row.items()})
+    columns = ["trial", *SEARCHED, "objective", *OBJECTIVES, "forgetting"]
+    # Empty cells for None only: a NaN score is written as nan.
+    write_csv(
+        files["trials.csv"], columns, (["" if row[key] is None else row[key] for key in columns] for row in [*rows, baseline])
+    )
     files["sweep.md"].write_text(to_markdown(report))
-    files["sweep.json"].write_text(json.dumps(_without_nan(report), indent=2, default=_describe) + "\n")
+    files["sweep.json"].write_text(json.dumps(without_nan(report), indent=2, default=describe) + "\n")
     plot_sweep(rows, baseline, files["sweep.png"], f"GTR sweep on {suite} (scale {scale:g}): {OBJECTIVES[objective]}")
     report["files"] = {name: str(path) for name, path in files.items()}
     best = report["best"]

@@ -1,22 +1,30 @@
 """
-Benchmark jobs in fresh interpreters that the runner can stop, and job folders that one process at a time can use.
+The job runner of every benchmark: jobs in fresh interpreters that the runner can stop, job folders that one process
+at a time can use, the files by which a job says how far it got, and the machine the timings were taken on.
 
 A :class:`Worker` runs one function call in a new Python process started in its own session (its own process
 group): a Ctrl-C in the terminal reaches only the runner, which then stops every worker's whole group itself, so
 that no worker keeps training after the runner is gone and no worker prints a traceback of its own. A worker also
-exits by itself within a second when its runner dies without stopping it (``SIGKILL``).
+exits by itself within a second when its runner dies without stopping it (``SIGKILL``). :func:`run_in_worker` runs
+one call (one timing run of ``overhead`` or ``policies``) that way and waits for it; :func:`run_jobs` runs many
+training jobs side by side with a progress display.
 
 :class:`SignalGuard` turns ``SIGINT`` and ``SIGTERM`` into a flag that the runner's loop checks between polls, so
 that the signal never lands inside a library call (or a progress-display thread) as a stray exception.
 
 :func:`lock_job_dir` takes an exclusive ``flock`` on ``<job folder>/lock``, held by the process that trains into the
-folder: a second runner pointed at the same folder sees the lock and leaves the job alone.
+folder: a second runner pointed at the same folder sees the lock and leaves the job alone. A job writes its step
+count to ``<job folder>/progress`` (:data:`PROGRESS_FILE`) as it trains and its ``done`` marker (:data:`DONE_FILE`,
+read by :func:`read_done`) last.
 """
 
 import contextlib
 import importlib
+import json
 import os
+import pathlib
 import pickle
+import platform
 import shutil
 import signal
 import subprocess
@@ -25,8 +33,8 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from typing import IO, Any, Optional
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any, Optional, Union
 
 try:
     import fcntl
@@ -43,6 +51,10 @@ EXIT_ORPHANED = 70
 STOP_TIMEOUT = 5.0
 #: Seconds between two checks of a worker that its runner is still alive.
 PARENT_POLL_INTERVAL = 1.0
+#: Name of the marker file of a finished job.
+DONE_FILE = "done"
+#: Name of the file in which a running job writes its step count.
+PROGRESS_FILE = "progress"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -125,7 +137,7 @@ class SignalGuard:
 
 
 # What a worker runs; the payload (the call) comes in a file, not on the command line.
-_CHILD_CODE = "import sys; from sb3_gtr.benchmarks._workers import _child_main; _child_main(sys.argv[1])"
+_CHILD_CODE = "import sys; from sb3_gtr.benchmarks.runner import _child_main; _child_main(sys.argv[1])"
 
 
 class Worker:
@@ -363,3 +375,170 @@ def lock_holder(directory: "os.PathLike[str] | str") -> Optional[str]:
             return handle.read().strip() or "unknown"
         fcntl.flock(handle, fcntl.LOCK_UN)
     return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Done and progress files
+# --------------------------------------------------------------------------------------------------
+
+
+def read_done(directory: Union[str, pathlib.Path]) -> Optional[dict[str, Any]]:
+    """
+    :param directory: A job folder
+    :return: The content of its ``done`` marker (``config``, ``wall_time_s``, ``finished`` ...), ``None`` if unfinished
+    """
+    path = pathlib.Path(directory) / DONE_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def read_progress(directory: Union[str, pathlib.Path]) -> Optional[int]:
+    """
+    :param directory: A job folder
+    :return: The step count the job last wrote to its ``progress`` file, ``None`` before its first rollout
+    """
+    try:
+        return int((pathlib.Path(directory) / PROGRESS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Many jobs, side by side
+# --------------------------------------------------------------------------------------------------
+
+
+def _failure_hint(config: Mapping[str, Any], error: WorkerError) -> str:
+    """Where to read why a job failed: its ``error.txt``, else the last line the worker printed."""
+    error_file = pathlib.Path(config["job_dir"]) / "error.txt"
+    if error_file.is_file():
+        return f" (see {error_file})"
+    lines = error.details.strip().splitlines()
+    return f" (its last output: {lines[-1]})" if lines else ""
+
+
+def run_jobs(
+    function: Callable[..., dict[str, Any]],
+    configs: Sequence[dict[str, Any]],
+    n_jobs: int,
+    total_timesteps: int,
+    n_finished: int,
+    verbose: bool,
+    keep_done: bool = True,
+) -> dict[str, list[str]]:
+    """
+    Run the jobs, ``n_jobs`` at a time, each in a fresh interpreter in its own process group (a :class:`Worker`: no
+    state leaks from one job into the next), with a progress display fed by each job's ``progress`` file.
+
+    On ``SIGINT`` or ``SIGTERM`` every running worker's group is stopped (``SIGTERM``, then ``SIGKILL``) before
+    :class:`Interrupted` is raised: no worker outlives the runner, the unfinished jobs have no ``done`` marker (a rerun
+    runs them again) and the finished ones keep theirs.
+
+    :param function: What a job runs, ``function(config, keep_done=keep_done)`` returning the job's ``done`` marker
+        (:func:`sb3_gtr.benchmarks.jobs.run_job`); a module-level function
+    :param configs: The jobs' configurations, each with ``method``, ``seed`` and ``job_dir``
+    :param n_jobs: Jobs run at the same time
+    :param total_timesteps: Steps of one job, for the progress bars
+    :param n_finished: Jobs already done, for the overall bar
+    :param verbose: Show the progress and a line per finished job
+    :param keep_done: Passed to ``function`` (``False`` with ``--force``)
+    :return: ``ran``, ``failed`` and ``busy`` (jobs whose folder another process holds), as ``method/seed_<s>``
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    ran: list[str] = []
+    failed: list[str] = []
+    busy: list[str] = []
+    console = Console(quiet=not verbose)
+    columns = [TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with SignalGuard() as guard, Progress(*columns, console=console, disable=not verbose) as progress:
+        overall = progress.add_task("jobs", total=n_finished + len(configs), completed=n_finished)
+        queue = list(configs)
+        running: dict[Worker, dict[str, Any]] = {}
+        bars: dict[Worker, Any] = {}
+        try:
+            while queue or running:
+                while queue and len(running) < n_jobs:
+                    guard.check()
+                    config = queue.pop(0)
+                    running[Worker(function, config, keep_done=keep_done)] = config
+                guard.sleep(0.5)
+                for worker, config in list(running.items()):
+                    name = f"{config['method']}/seed_{config['seed']}"
+                    if worker.poll() is None:
+                        steps = read_progress(config["job_dir"])
+                        if steps is not None:
+                            if worker not in bars:
+                                bars[worker] = progress.add_task(
+                                    f"{config['method']} seed {config['seed']}", total=total_timesteps
+                                )
+                            progress.update(bars[worker], completed=steps)
+                        continue
+                    del running[worker]
+                    if worker in bars:
+                        progress.remove_task(bars.pop(worker))
+                    try:
+                        done = worker.result()
+                    except JobLocked as error:
+                        busy.append(name)
+                        progress.console.print(f"skip {name}: {error}")
+                    except WorkerError as error:
+                        failed.append(name)
+                        progress.console.print(f"FAILED {name}: {error}{_failure_hint(config, error)}")
+                    else:
+                        ran.append(name)
+                        if done.get("reused"):
+                            progress.console.print(f"{name} was finished by another runner meanwhile: kept")
+                        else:
+                            progress.console.print(f"finished {name} in {done['wall_time_s']:.1f} s")
+                    progress.advance(overall)
+        except BaseException:  # Interrupted, or anything else: no worker may outlive the loop
+            stop_all(list(running))
+            raise
+    return {"ran": ran, "failed": failed, "busy": busy}
+
+
+# --------------------------------------------------------------------------------------------------
+# The machine
+# --------------------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine and the versions of the libraries that the timings depend on."""
+    import gymnasium
+    import numpy as np
+    import stable_baselines3
+    import torch as th
+
+    import sb3_gtr
+
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "node": platform.node(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": th.__version__,
+        "numpy": np.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "gymnasium": gymnasium.__version__,
+        "sb3_gtr": sb3_gtr.__version__,
+    }
+    try:
+        import mujoco
+
+        info["mujoco"] = mujoco.__version__
+    except ImportError:  # pragma: no cover
+        info["mujoco"] = None
+    return info
+
+
+def load_average() -> Optional[list[float]]:
+    """:return: The 1, 5 and 15-minute load averages of the machine, ``None`` where the system has none"""
+    try:
+        return list(os.getloadavg())
+    except (AttributeError, OSError):  # pragma: no cover
+        return None
