@@ -76,18 +76,17 @@ def plot_learning_curve(steps: np.ndarray, returns: np.ndarray, title: str, path
     :param title: Title of the figure
     :param path: Where the PNG is written
     """
-    from matplotlib.figure import Figure
+    from sb3_gtr.continual.plotting import agg_figure
 
-    figure = Figure(figsize=(6, 4), layout="constrained")
-    axes = figure.subplots()
-    mean, std = returns.mean(axis=1), returns.std(axis=1)
-    axes.plot(steps, mean, marker="o")
-    axes.fill_between(steps, mean - std, mean + std, alpha=0.25)
-    axes.set_xlabel("training steps")
-    axes.set_ylabel("evaluation return (deterministic)")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    figure.savefig(path, dpi=100)
+    with agg_figure(path, (6, 4), tight=False, layout="constrained") as figure:
+        axes = figure.subplots()
+        mean, std = returns.mean(axis=1), returns.std(axis=1)
+        axes.plot(steps, mean, marker="o")
+        axes.fill_between(steps, mean - std, mean + std, alpha=0.25)
+        axes.set_xlabel("training steps")
+        axes.set_ylabel("evaluation return (deterministic)")
+        axes.set_title(title)
+        axes.grid(alpha=0.3)
 
 
 def run_demo(
