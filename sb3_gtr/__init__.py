@@ -36,10 +36,12 @@ with open(version_file) as file_handler:
 #: Names exported here whose module loads on first use (PEP 562), by module.
 _LAZY_EXPORTS = {
     "sb3_gtr.continual": (
+        "ContinualEvalCallback",
         "ContinualTaskCallback",
         "ContinualTaskEnv",
         "EvaluationTable",
         "Task",
+        "TaskScheduleCallback",
         "TaskSequence",
         "make_continual_vec_env",
         "make_suite",

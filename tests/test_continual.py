@@ -14,6 +14,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from sb3_gtr import GTRPPO
 from sb3_gtr.continual.callbacks import ContinualTaskCallback
 from sb3_gtr.continual.env import ContinualTaskEnv
+from sb3_gtr.continual.evaluation import ContinualEvalCallback
 from sb3_gtr.continual.metrics import (
     EvaluationTable,
     adaptation_speed,
@@ -24,6 +25,7 @@ from sb3_gtr.continual.metrics import (
     normalize_returns,
 )
 from sb3_gtr.continual.suites import SUITES, make_suite
+from sb3_gtr.continual.task_schedule import TaskScheduleCallback
 from sb3_gtr.continual.tasks import Phase, Task, TaskSequence
 from sb3_gtr.continual.vec_env import make_continual_vec_env, mirror_vec_wrappers, sync_normalization
 
@@ -141,6 +143,37 @@ def test_switching_reaches_every_sub_env_on_schedule(n_envs):
     # evaluations at the start, at each switch and at the end
     assert list(callback.evaluations.steps) == [*expected_starts, sequence.total_timesteps]
     np.testing.assert_allclose(callback.evaluations.returns, np.tile([5.0, 0.0], (5, 1)))
+
+
+def test_schedule_and_evaluation_compose_as_the_continual_callback():
+    """The two halves in a CallbackList do what ContinualTaskCallback does; the schedule alone only switches."""
+    sequence = TaskSequence([constant_task("a", 1.0, 10), constant_task("b", 0.0, 14)], n_cycles=2)
+    whole = ContinualTaskCallback(sequence, eval_freq=6, n_eval_episodes=1)
+    tiny(env=make_continual_vec_env(sequence, n_envs=2, seed=0)).learn(1000, callback=whole)
+
+    schedule = TaskScheduleCallback(sequence)
+    evaluation = ContinualEvalCallback(schedule, eval_freq=6, n_eval_episodes=1)
+    tiny(env=make_continual_vec_env(sequence, n_envs=2, seed=0)).learn(1000, callback=[schedule, evaluation])
+    assert schedule.phases == whole.phases
+    assert list(evaluation.evaluations.steps) == list(whole.evaluations.steps)
+    np.testing.assert_allclose(evaluation.evaluations.returns, whole.evaluations.returns)
+    assert evaluation.metrics["phases"] == whole.metrics["phases"]
+
+    alone = TaskScheduleCallback(sequence)
+    recorder = RecordTasks()
+    tiny(env=make_continual_vec_env(sequence, n_envs=2, seed=0)).learn(1000, callback=[alone, recorder])
+    assert alone.phases == whole.phases
+    for start, task_ids, _, _ in recorder.records:
+        assert task_ids == [sequence.task_id_at(start)] * 2, start
+
+
+def test_evaluation_needs_its_schedule_in_the_same_learn():
+    sequence = TaskSequence([constant_task("a", 1.0, 10), constant_task("b", 0.0, 14)])
+    evaluation = ContinualEvalCallback(TaskScheduleCallback(sequence), eval_freq=0, n_eval_episodes=1)
+    with pytest.raises(ValueError, match=r"give both to learn\(\), the schedule first"):
+        tiny(env=make_continual_vec_env(sequence, n_envs=1, seed=0)).learn(8, callback=evaluation)
+    with pytest.raises(ValueError, match="`schedule` must be a TaskScheduleCallback"):
+        ContinualEvalCallback(sequence)
 
 
 def test_curriculum_switches_when_the_threshold_is_reached():

@@ -13,7 +13,9 @@ The pieces, from the bottom up:
   ``VecEnv`` over the whole sequence, so that a single model trains across it;
 - :mod:`~sb3_gtr.continual.callbacks`: :class:`ContinualTaskCallback`, which switches tasks on schedule (or on a
   return threshold, in curriculum mode), logs per-task returns, evaluates the model on every task, and writes the
-  evaluation table, the metrics and a plot of the learning curves;
+  evaluation table, the metrics and a plot of the learning curves. It is a ``CallbackList`` of the two halves, also
+  usable on their own: :class:`TaskScheduleCallback` (:mod:`~sb3_gtr.continual.task_schedule`), which changes the
+  environment, and :class:`ContinualEvalCallback` (:mod:`~sb3_gtr.continual.evaluation`), which evaluates and scores;
 - :mod:`~sb3_gtr.continual.metrics` and :mod:`~sb3_gtr.continual.plotting`: :class:`EvaluationTable`, the metrics
   (pure functions of an evaluation table) and :func:`plot_learning_curves`;
 - :mod:`~sb3_gtr.continual.cross_embodiment`: padded common spaces for tasks whose bodies differ;
@@ -35,6 +37,7 @@ Usage::
 from sb3_gtr.continual.callbacks import ContinualTaskCallback
 from sb3_gtr.continual.cross_embodiment import CrossEmbodimentWrapper, pad_task_spaces
 from sb3_gtr.continual.env import ContinualTaskEnv
+from sb3_gtr.continual.evaluation import ContinualEvalCallback
 from sb3_gtr.continual.metrics import (
     EvaluationTable,
     adaptation_speed,
@@ -60,6 +63,7 @@ from sb3_gtr.continual.suites import (
     mujoco_cross_suite,
     procgen_starpilot_suite,
 )
+from sb3_gtr.continual.task_schedule import TaskScheduleCallback
 from sb3_gtr.continual.tasks import TASK_ID_KEY, TASK_SWITCH_KEY, Phase, Task, TaskSequence
 from sb3_gtr.continual.vec_env import make_continual_vec_env
 
@@ -67,12 +71,14 @@ __all__ = [
     "SUITES",
     "TASK_ID_KEY",
     "TASK_SWITCH_KEY",
+    "ContinualEvalCallback",
     "ContinualTaskCallback",
     "ContinualTaskEnv",
     "CrossEmbodimentWrapper",
     "EvaluationTable",
     "Phase",
     "Task",
+    "TaskScheduleCallback",
     "TaskSequence",
     "adaptation_speed",
     "area_under_curve",
