@@ -155,3 +155,14 @@ def test_modules_stay_small(module, path):
         return
     n_lines = len(path.read_text(encoding="utf-8").splitlines())
     assert n_lines <= MAX_LINES, f"{module} has {n_lines} lines: split it by what it holds"
+
+
+def test_the_advantage_mode_is_spelled_once():
+    """``"advantage"`` (the advantage-weighted coefficient) is ``ADVANTAGE_WEIGHTED``, written in one place only."""
+    spelled = [
+        f"{module}:{node.lineno}"
+        for module, path in MODULES
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == "advantage"
+    ]
+    assert len(spelled) == 1 and spelled[0].startswith("sb3_gtr.common.trust_region:"), spelled

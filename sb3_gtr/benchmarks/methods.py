@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from sb3_gtr.benchmarks.arguments import BadArgument
+from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
 
 #: The algorithms a method may name, by the name a :class:`Method` gives.
 ALGORITHMS = ("PPO", "GTRPPO", "RecurrentPPO", "RecurrentGTRPPO")
@@ -104,7 +105,7 @@ CONTINUAL_METHODS: dict[str, Method] = registry(
     ),
     Method(
         "spo",
-        kwargs={"penalty": "pearson", "penalty_coef": "advantage", "mixture_anchor": False, "clip_surrogate": False},
+        kwargs={"penalty": "pearson", "penalty_coef": ADVANTAGE_WEIGHTED, "mixture_anchor": False, "clip_surrogate": False},
         description="SPO: plain surrogate r A with the Pearson chi-squared penalty (|A| / eps) (r - 1)^2 / 2 to the "
         "behaviour policy, no clipping.",
     ),

@@ -13,6 +13,7 @@ from typing import Any, Optional, Union
 from sb3_gtr.benchmarks.arguments import BadArgument, error_text
 from sb3_gtr.benchmarks.methods import gtr_defaults
 from sb3_gtr.benchmarks.reports import describe
+from sb3_gtr.common.trust_region import ADVANTAGE_WEIGHTED
 
 #: Values of ``clip_range`` tried: those of the RL Zoo's PPO search space.
 CLIP_RANGES = (0.1, 0.2, 0.3, 0.4)
@@ -32,7 +33,7 @@ def sample_sweep_params(trial: Any, n_epochs: int) -> dict[str, Any]:
     """
     from sb3_gtr.zoo.samplers import sample_gtr_raw_params
 
-    raw = sample_gtr_raw_params(trial, penalty_coef_modes=("advantage",), max_anchor_window=n_epochs)
+    raw = sample_gtr_raw_params(trial, penalty_coef_modes=(ADVANTAGE_WEIGHTED,), max_anchor_window=n_epochs)
     raw["clip_range"] = trial.suggest_categorical("clip_range", list(CLIP_RANGES))
     return raw
 
@@ -51,11 +52,11 @@ def sweep_kwargs(raw: Mapping[str, Any], n_epochs: int) -> dict[str, Any]:
 def default_raw_params() -> dict[str, Any]:
     """:return: ``GTRPPO``'s defaults as raw parameters of :func:`sample_sweep_params` (the first trial)"""
     defaults = gtr_defaults()
-    if defaults["penalty_coef"] != "advantage" or defaults["clip_range"] not in CLIP_RANGES:
+    if defaults["penalty_coef"] != ADVANTAGE_WEIGHTED or defaults["clip_range"] not in CLIP_RANGES:
         raise RuntimeError(f"GTRPPO's defaults {defaults} lie outside the sweep's search space")
     raw = {
         "sigma": defaults["sigma"],
-        "penalty_coef_mode": "advantage",
+        "penalty_coef_mode": ADVANTAGE_WEIGHTED,
         "clip_surrogate": defaults["clip_surrogate"],
         "anchor_window_mode": "all" if defaults["anchor_window"] is None else "window",
         "clip_range": defaults["clip_range"],
