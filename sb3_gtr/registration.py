@@ -19,7 +19,18 @@ NAMESPACE = "sb3_gtr"
 PROCGEN_STARPILOT_ID = f"{NAMESPACE}/procgen-starpilot-v0"
 #: The names of the continual suites that get an id, in the order of :data:`sb3_gtr.continual.suites.SUITES`
 #: (which a test keeps equal to this tuple: the suites' module is too heavy to import here).
-SUITE_NAMES = ("flip", "dmc-walker", "dmc-dog", "mujoco-cross", "mujoco-cross-reverse", "metaworld", "procgen-starpilot")
+SUITE_NAMES = (
+    "flip",
+    "dmc-walker",
+    "dmc-dog",
+    "mujoco-cross",
+    "mujoco-cross-reverse",
+    "metaworld",
+    "procgen-starpilot",
+    "cartpole-reversed",
+    "pendulum-reversed",
+    "inverted-pendulum-reversed",
+)
 
 
 def continual_env_id(suite: str) -> str:

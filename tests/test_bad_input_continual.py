@@ -444,7 +444,7 @@ CASES = [
         "suite-unknown",
         make_suite,
         dict(name="nope"),
-        "Unknown continual suite 'nope', available suites: dmc-dog, dmc-walker, flip",
+        "Unknown continual suite 'nope', available suites: cartpole-reversed, dmc-dog, dmc-walker, flip",
     ),
     row("suite-name-list", make_suite, dict(name=["flip"]), "Unknown continual suite ['flip'], available suites:"),
     row("suite-scale", make_suite, dict(name="flip", scale=-1), "`scale` must be a finite number > 0, got -1"),

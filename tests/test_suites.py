@@ -10,7 +10,7 @@ from sb3_gtr.continual.adapters.metaworld import EpisodeSuccessWrapper, make_met
 from sb3_gtr.continual.adapters.procgen import ProcgenGymnasiumEnv
 from sb3_gtr.continual.adapters.wrappers import FlattenObservationFloat32
 from sb3_gtr.continual.env import ContinualTaskEnv
-from sb3_gtr.continual.suites import SUITES, make_suite
+from sb3_gtr.continual.suites import REVERSAL_SUITES, SUITES, make_suite
 from sb3_gtr.continual.vec_env import make_continual_vec_env
 from sb3_gtr.networks.impala_cnn import ImpalaCnnExtractor
 from sb3_gtr.networks.simba import SimbaActorCriticPolicy
@@ -49,7 +49,7 @@ def test_suite_defaults_and_scale(name):
 
 
 def test_registry_names_every_suite():
-    assert set(PAPER_SUITES) == set(SUITES)
+    assert set(PAPER_SUITES) | set(REVERSAL_SUITES) == set(SUITES)
     with pytest.raises(ValueError, match="Unknown continual suite"):
         make_suite("dmc-cheetah")
 

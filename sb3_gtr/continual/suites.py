@@ -20,6 +20,16 @@ name                       tasks                                                
 ``procgen-starpilot``      starpilot easy, hard, extreme                           1       25M
 =========================  ======================================================  ======  =============
 
+Fast suites, which a CPU trains in minutes (:func:`action_reversal_suite`; budgets calibrated on PPO):
+
+================================  =====================================================  ======  =============
+name                              tasks                                                  cycles  steps per task
+================================  =====================================================  ======  =============
+``cartpole-reversed``             CartPole-v1, actions as they are / swapped             3       51,200
+``pendulum-reversed``             Pendulum-v1, torque as it is / negated                 3       65,536
+``inverted-pendulum-reversed``    InvertedPendulum-v5, force as it is / negated          3       30,720
+================================  =====================================================  ======  =============
+
 The paper's per-task budgets were lost from Appendix B.2 (the table says "per task" without the number);
 each suite's docstring says what is used instead and why. Each sequence also carries the recommended
 ``policy``, ``policy_kwargs`` and ``normalize_kwargs`` (for ``VecNormalize``) of the paper's set-up.
@@ -43,6 +53,7 @@ from sb3_gtr.continual.adapters.procgen import (
 )
 from sb3_gtr.continual.cross_embodiment import pad_task_spaces
 from sb3_gtr.continual.tasks import Task, TaskSequence
+from sb3_gtr.continual.transforms import make_transformed_env
 from sb3_gtr.networks.impala_cnn import ImpalaCnnExtractor
 from sb3_gtr.networks.simba import SimbaActorCriticPolicy
 from sb3_gtr.networks.task_routed import TaskRoutedActorCriticPolicy
@@ -361,6 +372,102 @@ def procgen_starpilot_suite(
     )
 
 
+#: The fast suites' tasks: the task as it is, then with its actions reversed (see
+#: :func:`~sb3_gtr.continual.transforms.make_transformed_env`).
+REVERSAL_TASKS = ("normal", "reversed")
+#: Passes over (normal, reversed) in the fast suites: three cycles, six phases switching back and forth.
+REVERSAL_N_CYCLES = 3
+#: The fast suites: name -> (gymnasium id, steps per task, return threshold of a solved task). The budgets and
+#: thresholds are calibrated so that PPO trained from scratch reaches the threshold on each task within its budget
+#: (docs/benchmarks/fast_suites.rst says how, with the seeds and the figures).
+REVERSAL_SUITES: dict[str, tuple[str, int, float]] = {
+    "cartpole-reversed": ("CartPole-v1", 51_200, 450.0),
+    "pendulum-reversed": ("Pendulum-v1", 65_536, -250.0),
+    "inverted-pendulum-reversed": ("InvertedPendulum-v5", 30_720, 950.0),
+}
+
+
+def action_reversal_suite(
+    name: str,
+    scale: float = 1.0,
+    n_cycles: Optional[int] = None,
+    tasks: Sequence[str] = REVERSAL_TASKS,
+    timesteps_per_task: Optional[int] = None,
+    **env_kwargs: Any,
+) -> TaskSequence:
+    """
+    A fast suite of :data:`REVERSAL_SUITES`: one task as it is (``"normal"``) and with its actions reversed
+    (``"reversed"``: a discrete action ``a`` of ``n`` is executed as ``n - 1 - a``, a continuous action ``a`` as
+    ``-a``), alternating for :data:`REVERSAL_N_CYCLES` cycles. The observation does not say which mapping is on, and
+    a switch demands the opposite behaviour (to push the cart the other way, to flip the sign of the torque), not
+    just a new reading of the observation. Each task's ``reward_threshold`` is the suite's solved return.
+
+    :param name: A key of :data:`REVERSAL_SUITES`
+    :param scale: Factor applied to the steps per task
+    :param n_cycles: Number of (normal, reversed) cycles (``None``: :data:`REVERSAL_N_CYCLES`)
+    :param tasks: The tasks, in order: both (the default), or one of them for single-task reference runs
+    :param timesteps_per_task: Steps per task before ``scale`` (``None``: the suite's calibrated budget)
+    :param env_kwargs: Extra keyword arguments of ``gymnasium.make`` (``max_episode_steps`` ...)
+    :return: The task sequence
+    """
+    check_choice("name", name, tuple(REVERSAL_SUITES))
+    env_id, budget, threshold = REVERSAL_SUITES[name]
+    timesteps_per_task = budget if timesteps_per_task is None else timesteps_per_task
+    _check_suite_arguments(scale, n_cycles, timesteps_per_task)
+    task_names = _check_names("tasks", tasks)
+    for task_name in task_names:
+        check_choice("tasks", task_name, REVERSAL_TASKS)
+    actions = {"normal": "identity", "reversed": "reversed"}
+    sequence_tasks = [
+        Task(
+            task_name,
+            make_transformed_env,
+            {**env_kwargs, "env_id": env_id, "actions": actions[task_name]},
+            timesteps_per_task,
+            reward_threshold=threshold,
+        )
+        for task_name in task_names
+    ]
+    return TaskSequence(sequence_tasks, n_cycles=REVERSAL_N_CYCLES if n_cycles is None else n_cycles, scale=scale, name=name)
+
+
+def cartpole_reversed_suite(scale: float = 1.0, n_cycles: Optional[int] = None, **kwargs: Any) -> TaskSequence:
+    """
+    CartPole-v1 with its two actions swapped every phase (see :func:`action_reversal_suite`): the discrete suite.
+
+    :param scale: Factor applied to the steps per task
+    :param n_cycles: Number of (normal, reversed) cycles (``None``: :data:`REVERSAL_N_CYCLES`)
+    :param kwargs: Other arguments of :func:`action_reversal_suite`
+    :return: The task sequence
+    """
+    return action_reversal_suite("cartpole-reversed", scale=scale, n_cycles=n_cycles, **kwargs)
+
+
+def pendulum_reversed_suite(scale: float = 1.0, n_cycles: Optional[int] = None, **kwargs: Any) -> TaskSequence:
+    """
+    Pendulum-v1 with its torque negated every phase (see :func:`action_reversal_suite`): the policy mean has to cross
+    to the opposite sign.
+
+    :param scale: Factor applied to the steps per task
+    :param n_cycles: Number of (normal, reversed) cycles (``None``: :data:`REVERSAL_N_CYCLES`)
+    :param kwargs: Other arguments of :func:`action_reversal_suite`
+    :return: The task sequence
+    """
+    return action_reversal_suite("pendulum-reversed", scale=scale, n_cycles=n_cycles, **kwargs)
+
+
+def inverted_pendulum_reversed_suite(scale: float = 1.0, n_cycles: Optional[int] = None, **kwargs: Any) -> TaskSequence:
+    """
+    MuJoCo InvertedPendulum-v5 with its cart force negated every phase (see :func:`action_reversal_suite`).
+
+    :param scale: Factor applied to the steps per task
+    :param n_cycles: Number of (normal, reversed) cycles (``None``: :data:`REVERSAL_N_CYCLES`)
+    :param kwargs: Other arguments of :func:`action_reversal_suite`
+    :return: The task sequence
+    """
+    return action_reversal_suite("inverted-pendulum-reversed", scale=scale, n_cycles=n_cycles, **kwargs)
+
+
 #: The named suites: name -> ``function(scale, n_cycles, **kwargs) -> TaskSequence``.
 SUITES: dict[str, Callable[..., TaskSequence]] = {
     "flip": flip_suite,
@@ -370,6 +477,9 @@ SUITES: dict[str, Callable[..., TaskSequence]] = {
     "mujoco-cross-reverse": mujoco_cross_reverse_suite,
     "metaworld": metaworld_suite,
     "procgen-starpilot": procgen_starpilot_suite,
+    "cartpole-reversed": cartpole_reversed_suite,
+    "pendulum-reversed": pendulum_reversed_suite,
+    "inverted-pendulum-reversed": inverted_pendulum_reversed_suite,
 }
 
 
