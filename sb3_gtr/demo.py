@@ -14,6 +14,7 @@ steps than the default to learn).
 import argparse
 import os
 import time
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import gymnasium as gym
@@ -38,13 +39,14 @@ HYPERPARAMS_FILE = os.path.join(os.path.dirname(__file__), "hyperparams", "gtr_p
 ZOO_ONLY_KEYS = ("env_wrapper", "frame_stack", "callback", "vec_env_wrapper", "env_kwargs", "monitor_kwargs")
 
 
-def read_hyperparams(env_id: str, path: str = HYPERPARAMS_FILE) -> dict[str, Any]:
+def read_hyperparams(env_id: str, path: str = HYPERPARAMS_FILE, ignore: Sequence[str] = ()) -> dict[str, Any]:
     """
     The packaged zoo entry of ``env_id``, with ``lin_<value>`` schedules and ``policy_kwargs`` strings
     turned into Python objects as the zoo does.
 
     :param env_id: Gymnasium id with an entry in the YAML file
     :param path: The YAML file
+    :param ignore: Keys dropped from the entry (for example the zoo's ``callback``, which a caller replaces)
     :return: The entry, ``n_envs``, ``n_timesteps``, ``policy`` and ``normalize`` included
     """
     with open(path) as file:
@@ -52,7 +54,7 @@ def read_hyperparams(env_id: str, path: str = HYPERPARAMS_FILE) -> dict[str, Any
     if env_id not in entries or env_id.endswith("-defaults"):
         known = ", ".join(sorted(key for key in entries if not key.endswith("-defaults")))
         raise ValueError(f"No GTRPPO hyperparameters for `--env` {env_id!r} in {path}: it has {known}.")
-    entry = dict(entries[env_id])
+    entry = {key: value for key, value in entries[env_id].items() if key not in ignore}
     zoo_only = sorted(set(entry) & set(ZOO_ONLY_KEYS))
     if zoo_only:
         raise ValueError(

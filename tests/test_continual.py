@@ -23,6 +23,8 @@ from sb3_gtr.continual.metrics import (
     forgetting,
     forward_transfer,
     normalize_returns,
+    relearning_cost,
+    steps_to_threshold,
 )
 from sb3_gtr.continual.suites import SUITES, make_suite
 from sb3_gtr.continual.task_schedule import TaskScheduleCallback
@@ -247,6 +249,38 @@ def test_metrics_on_a_hand_made_table():
     reference = (np.array([0, 5, 10]), np.array([0.0, 0.2, 0.4]))
     transfer = forward_transfer(STEPS, normalized, PHASES, [reference, None])
     assert transfer[0] == pytest.approx((0.5 - 0.2) / (1 - 0.2)) and math.isnan(transfer[1])
+
+
+def test_steps_to_threshold_and_relearning_cost_on_a_hand_made_table():
+    # Two tasks, four phases of 10 steps: 0 -> 1 -> 0 -> 1, evaluations every 5 steps
+    steps = np.array([0, 5, 10, 15, 20, 25, 30, 35, 40])
+    returns = np.array(
+        [
+            [0.0, 0.0],
+            [9.0, 0.0],  # task 0 solved 5 steps into its first phase
+            [10.0, 0.0],  # start of phase 1 (task 1)
+            [2.0, 3.0],
+            [1.0, 8.0],  # task 1 solved 10 steps into phase 1
+            [9.5, 0.0],  # task 0 solved 5 steps into phase 2
+            [0.0, 8.0],  # phase 3 starts with task 1 already solved
+            [0.0, 9.0],
+            [0.0, 9.0],
+        ]
+    )
+    phases = [Phase(0, 0, 10), Phase(1, 10, 20), Phase(0, 20, 30), Phase(1, 30, 40)]
+    found = steps_to_threshold(steps, returns, phases, thresholds=[9.0, 8.0])
+    np.testing.assert_array_equal(found, [5.0, 10.0, 5.0, 0.0])
+    # no threshold, or never reached: NaN
+    assert np.isnan(steps_to_threshold(steps, returns, phases, thresholds=[None, 100.0])).all()
+    # from scratch, task 0 takes 5 steps and task 1 takes 20: the first switch to task 1 cost half of that
+    cost = relearning_cost(found, phases, from_scratch=[5.0, 20.0])
+    np.testing.assert_array_equal(cost[1:], [0.5, 1.0, 0.0])
+    assert math.isnan(cost[0])
+    assert math.isnan(relearning_cost(found, phases, from_scratch=[None, 20.0])[2])
+    with pytest.raises(ValueError, match="`thresholds` needs one entry per task"):
+        steps_to_threshold(steps, returns, phases, thresholds=[9.0])
+    with pytest.raises(ValueError, match="from_scratch"):
+        relearning_cost(found, phases, from_scratch=[0.0, 20.0])
 
 
 def test_compute_metrics_and_user_references():

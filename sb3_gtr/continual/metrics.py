@@ -338,6 +338,65 @@ def adaptation_speed(steps: np.ndarray, normalized: np.ndarray, phases: Sequence
     return result
 
 
+def steps_to_threshold(
+    steps: np.ndarray, returns: np.ndarray, phases: Sequence[Phase], thresholds: Sequence[Optional[float]]
+) -> np.ndarray:
+    """
+    How long each phase took to solve its task: the steps from the phase start to the first evaluation made during
+    the phase (the one at its start included) whose mean return on the phase's task reaches the task's threshold.
+    0 when the task was solved as the phase began; NaN when the threshold is not reached before the phase ends, or
+    the task has no threshold.
+
+    :param steps: Evaluation steps, shape ``(n_evaluations,)``
+    :param returns: Mean evaluation returns, shape ``(n_evaluations, n_tasks)``
+    :param phases: The phases actually trained, in order
+    :param thresholds: Return threshold of each task (``Task.reward_threshold``; ``None``: no threshold)
+    :return: Steps to the threshold, per phase, shape ``(len(phases),)``
+    """
+    steps, returns = np.asarray(steps), np.asarray(returns, dtype=np.float64)
+    phases = check_phases(phases, returns.shape[1])
+    if isinstance(thresholds, (str, bytes)) or len(thresholds) != returns.shape[1]:
+        raise ValueError(f"`thresholds` needs one entry per task ({returns.shape[1]}), got {describe(thresholds)}")
+    result = np.full(len(phases), math.nan)
+    for index, phase in enumerate(phases):
+        threshold = thresholds[phase.task_id]
+        if threshold is None:
+            continue
+        check_finite_float(f"thresholds[{phase.task_id}]", threshold)
+        during = np.flatnonzero((steps >= phase.start) & (steps <= phase.end) & (returns[:, phase.task_id] >= threshold))
+        if len(during) > 0:
+            result[index] = float(steps[during[0]] - phase.start)
+    return result
+
+
+def relearning_cost(phase_steps: np.ndarray, phases: Sequence[Phase], from_scratch: Sequence[Optional[float]]) -> np.ndarray:
+    """
+    The plasticity signal of a continual run: for each phase after the first, the steps it took to reach its task's
+    threshold (:func:`steps_to_threshold`) divided by the steps PPO needs to reach it from scratch on that task alone
+    (the single-task reference runs). 1 means the switch cost as much as learning anew, above 1 that the earlier
+    tasks made it harder (lost plasticity), below 1 that they helped. NaN for the first phase, for a task without a
+    reference and when the threshold was not reached (count those apart: they are the worst case).
+
+    :param phase_steps: Steps to the threshold per phase (:func:`steps_to_threshold`), shape ``(len(phases),)``
+    :param phases: The phases actually trained, in order
+    :param from_scratch: Steps to the threshold from scratch, per task (for example the median over seeds of the
+        reference runs; ``None``: no reference)
+    :return: The cost per phase, shape ``(len(phases),)``
+    """
+    phase_steps = np.asarray(phase_steps, dtype=np.float64)
+    phases = check_phases(phases, len(from_scratch))
+    if phase_steps.shape != (len(phases),):
+        raise ValueError(f"`phase_steps` needs one entry per phase ({len(phases)}), got shape {phase_steps.shape}")
+    result = np.full(len(phases), math.nan)
+    for index, phase in enumerate(phases[1:], start=1):
+        reference = from_scratch[phase.task_id]
+        if reference is None:
+            continue
+        reference = check_finite_float(f"from_scratch[{phase.task_id}]", reference, low=0.0, low_inclusive=False)
+        result[index] = phase_steps[index] / reference
+    return result
+
+
 def check_reference_curves(
     reference_curves: Optional[Mapping[str, tuple[Sequence[float], Sequence[float]]]], task_names: Sequence[str]
 ) -> None:
