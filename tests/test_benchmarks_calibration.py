@@ -74,3 +74,21 @@ def test_command_line_refuses_bad_input(tmp_path, capsys):
     with pytest.raises(SystemExit):
         calibration.main(["report", "--results-dir", str(tmp_path)])
     assert "no finished calibration run" in capsys.readouterr().err
+
+
+def test_zoo_hyperparams_fill_what_the_flags_leave_out():
+    import argparse
+
+    from sb3_gtr.benchmarks.arguments import add_job_arguments, job_arguments
+
+    parser = argparse.ArgumentParser()
+    add_job_arguments(parser)
+    plain = job_arguments(parser.parse_args(["--suite", "cartpole-reversed"]))
+    assert (plain["n_envs"], plain["algo_kwargs"], plain["policy"]) == (1, {}, None)
+    args = parser.parse_args(["--suite", "cartpole-reversed", "--zoo-hyperparams", "--algo-kwargs", '{"n_epochs": 30}'])
+    values = job_arguments(args)
+    assert values["n_envs"] == 8 and values["policy"] == "MlpPolicy" and values["normalize"] is False
+    assert values["algo_kwargs"] == {**calibration.zoo_settings("cartpole-reversed")["algo_kwargs"], "n_epochs": 30}
+    assert values["algo_kwargs"]["n_steps"] == 32
+    args = parser.parse_args(["--suite", "cartpole-reversed", "--zoo-hyperparams", "--n-envs", "2"])
+    assert job_arguments(args)["n_envs"] == 2

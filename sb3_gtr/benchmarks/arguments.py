@@ -301,6 +301,46 @@ NUM_THREADS_HELP = (
 )
 
 
+#: Keys of a zoo entry that are not algorithm keyword arguments (the zoo's own, or set per method by the benchmark).
+NOT_ALGO_KWARGS = (
+    "n_envs",
+    "n_timesteps",
+    "policy",
+    "policy_kwargs",
+    "normalize",
+    "penalty",
+    "sigma",
+    "penalty_coef",
+    "mixture_anchor",
+    "anchor_window",
+    "clip_surrogate",
+)
+
+
+def zoo_settings(suite: str) -> dict[str, Any]:
+    """
+    The settings of a suite's runs, from its ``gtr_ppo`` zoo entry (the one source of its hyperparameters).
+
+    :param suite: A suite with a ``gtr_ppo`` zoo entry (``sb3_gtr/continual-<suite>-v0``)
+    :return: ``algo_kwargs`` (without the trust-region arguments, which each method sets), ``n_envs``, ``policy``,
+        ``policy_kwargs`` and ``normalize``
+    """
+    from sb3_gtr.demo import read_hyperparams
+    from sb3_gtr.registration import continual_env_id
+
+    try:
+        entry = read_hyperparams(continual_env_id(suite), ignore=("callback",))
+    except ValueError as error:
+        raise BadArgument(f"--zoo-hyperparams: {error}") from None
+    return {
+        "algo_kwargs": {key: value for key, value in entry.items() if key not in NOT_ALGO_KWARGS},
+        "n_envs": int(entry.get("n_envs", 1)),
+        "policy": entry.get("policy", "MlpPolicy"),
+        "policy_kwargs": entry.get("policy_kwargs"),
+        "normalize": bool(entry.get("normalize", False)),
+    }
+
+
 def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5) -> None:
     """
     Add the arguments that say how to run the jobs (the suite, its scale, the shared hyperparameters, the policy,
@@ -318,7 +358,7 @@ def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5)
     parser.add_argument(
         "--policy-kwargs", type=json_argument, default=None, help="JSON object of policy kwargs (default: suite's)"
     )
-    parser.add_argument("--n-envs", type=positive_int, default=1, help="parallel environments per job")
+    parser.add_argument("--n-envs", type=positive_int, default=None, help="parallel environments per job (default: 1)")
     normalize = parser.add_mutually_exclusive_group()
     normalize.add_argument(
         "--normalize", dest="normalize", action="store_true", default=None, help="use VecNormalize (default: as the suite)"
@@ -338,14 +378,30 @@ def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5)
     parser.add_argument("--jobs", type=positive_int, default=1, help="jobs run at the same time, one process each")
     parser.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help=NUM_THREADS_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress display or log lines")
+    parser.add_argument(
+        "--zoo-hyperparams",
+        action="store_true",
+        help="take the hyperparameters, n_envs, policy and normalisation from the suite's gtr_ppo zoo entry "
+        "(flags given override them; the trust-region arguments stay each method's)",
+    )
 
 
 def job_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """
     :param args: Arguments parsed by a parser given :func:`add_job_arguments`
-    :return: Those arguments (:data:`JOB_ARGUMENTS`) as keyword arguments, and ``verbose``
+    :return: Those arguments (:data:`JOB_ARGUMENTS`) as keyword arguments, completed from the suite's zoo entry with
+        ``--zoo-hyperparams`` (:func:`zoo_settings`), and ``verbose``
     """
-    return {**{name: getattr(args, name) for name in JOB_ARGUMENTS}, "verbose": not args.quiet}
+    values = {name: getattr(args, name) for name in JOB_ARGUMENTS}
+    if getattr(args, "zoo_hyperparams", False):
+        settings = zoo_settings(args.suite)
+        values["algo_kwargs"] = {**settings["algo_kwargs"], **values["algo_kwargs"]}
+        for name in ("n_envs", "policy", "policy_kwargs", "normalize"):
+            if values[name] is None:
+                values[name] = settings[name]
+    if values["n_envs"] is None:
+        values["n_envs"] = 1
+    return {**values, "verbose": not args.quiet}
 
 
 def interrupted_message(output_dir: Union[str, pathlib.Path]) -> str:

@@ -26,55 +26,20 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from sb3_gtr.benchmarks.arguments import NUM_THREADS, BadArgument, positive_int, reject_repeats, seed_argument
+from sb3_gtr.benchmarks.arguments import NUM_THREADS, BadArgument, positive_int, reject_repeats, seed_argument, zoo_settings
 from sb3_gtr.benchmarks.jobs import load_job
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
 from sb3_gtr.benchmarks.runner import machine_info, read_done
 from sb3_gtr.continual.metrics import steps_to_threshold
 from sb3_gtr.continual.suites import REVERSAL_SUITES, REVERSAL_TASKS, make_suite
-from sb3_gtr.registration import continual_env_id
 
 #: Fraction of the seeds that must reach the threshold on every task (9 of 10).
 REQUIRED_FRACTION = 0.9
 #: Evaluations per single-task run: the resolution of the steps to the threshold (at most one per rollout).
 EVALS_PER_RUN = 20
-#: Keys of a zoo entry that are not algorithm keyword arguments (the zoo's own, or set per method by the benchmark).
-NOT_ALGO_KWARGS = (
-    "n_envs",
-    "n_timesteps",
-    "policy",
-    "policy_kwargs",
-    "normalize",
-    "penalty",
-    "sigma",
-    "penalty_coef",
-    "mixture_anchor",
-    "anchor_window",
-    "clip_surrogate",
-)
 #: Where the runs go and where the report is written, by default.
 RESULTS_DIR = pathlib.Path("results") / "calibration"
 REPORT_PREFIX = pathlib.Path("docs") / "benchmarks" / "fast_suites_calibration"
-
-
-def zoo_settings(suite: str) -> dict[str, Any]:
-    """
-    The settings of a suite's runs, from its ``gtr_ppo`` zoo entry (the one source of its hyperparameters).
-
-    :param suite: A key of :data:`~sb3_gtr.continual.suites.REVERSAL_SUITES`
-    :return: ``algo_kwargs`` (without the trust-region arguments, which each method sets), ``n_envs``, ``policy``,
-        ``policy_kwargs`` and ``normalize``
-    """
-    from sb3_gtr.demo import read_hyperparams
-
-    entry = read_hyperparams(continual_env_id(suite), ignore=("callback",))
-    return {
-        "algo_kwargs": {key: value for key, value in entry.items() if key not in NOT_ALGO_KWARGS},
-        "n_envs": int(entry.get("n_envs", 1)),
-        "policy": entry.get("policy", "MlpPolicy"),
-        "policy_kwargs": entry.get("policy_kwargs"),
-        "normalize": bool(entry.get("normalize", False)),
-    }
 
 
 def rollout_size(settings: dict[str, Any]) -> int:
