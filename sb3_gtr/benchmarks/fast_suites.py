@@ -1,0 +1,193 @@
+"""
+The main comparison on the fast continual suites, scored for plasticity and aggregated with rliable.
+
+The runs are those of the continual benchmark on a fast suite with the suite's zoo hyperparameters::
+
+    python -m sb3_gtr.benchmarks.continual --suite cartpole-reversed --zoo-hyperparams \\
+        --seeds 0 1 2 3 4 5 6 7 8 9 --eval-freq 2560 --jobs 2 --output-dir results/fast/cartpole-reversed
+
+and the references are the calibration's single-task runs (:mod:`~sb3_gtr.benchmarks.calibration`). Per run:
+
+- ``relearning_cost``: mean over the switches (every phase after the first) of the steps to the task's threshold
+  divided by the median steps PPO needs from scratch (:func:`~sb3_gtr.continual.metrics.relearning_cost`); a switch
+  whose threshold is never reached counts as its whole phase, a lower bound of its cost (lower is better);
+- ``solved_switches``: the fraction of the switches whose threshold is reached within the phase (higher is better);
+- ``auc_current_task``: the continual benchmark's area under the current task's normalised curve (higher is better).
+
+Each score is aggregated per method with the interquartile mean and its stratified bootstrap 95% interval, and the
+probability of improvement of GTR over each baseline (:mod:`~sb3_gtr.benchmarks.statistics`)::
+
+    python -m sb3_gtr.benchmarks.fast_suites  # writes docs/benchmarks/fast_suites.json and .rst
+"""
+
+import argparse
+import json
+import math
+import pathlib
+import sys
+from collections.abc import Sequence
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from sb3_gtr.benchmarks import calibration
+from sb3_gtr.benchmarks.jobs import load_job
+from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
+from sb3_gtr.benchmarks.runner import machine_info, read_done
+from sb3_gtr.benchmarks.statistics import iqm_intervals, probability_of_improvement
+from sb3_gtr.continual.metrics import relearning_cost, steps_to_threshold
+from sb3_gtr.continual.suites import REVERSAL_SUITES, make_suite
+
+#: The comparison's methods (the continual benchmark's defaults), the compared one last.
+METHODS = ("ppo", "ppo-kl", "spo", "gtr")
+#: The method compared with the others.
+COMPARED = "gtr"
+#: The scores, with whether higher is better.
+SCORES = {"relearning_cost": False, "solved_switches": True, "auc_current_task": True}
+RESULTS_DIR = pathlib.Path("results") / "fast"
+REPORT_PREFIX = pathlib.Path("docs") / "benchmarks" / "fast_suites"
+
+
+def run_scores(job_dir: Union[str, pathlib.Path], from_scratch: Sequence[Optional[float]]) -> dict[str, Any]:
+    """
+    :param job_dir: A finished job of the continual benchmark on a fast suite
+    :param from_scratch: Median steps to each task's threshold from scratch (the calibration's)
+    :return: The run's scores (:data:`SCORES`), its per-switch steps and costs, its seed and wall time
+    """
+    done = read_done(job_dir)
+    if done is None:
+        raise ValueError(f"{job_dir} is not a finished job (no done file)")
+    config = done["config"]
+    sequence = make_suite(config["suite"], scale=config["scale"], n_cycles=config["n_cycles"], **config["suite_kwargs"])
+    table, phases = load_job(job_dir)
+    thresholds = [task.reward_threshold for task in sequence.tasks]
+    steps = steps_to_threshold(table.steps, table.returns, phases, thresholds)
+    # An unreached threshold counts as the whole phase: a lower bound of that switch's cost
+    bounded = np.array(
+        [found if not math.isnan(found) else phase.end - phase.start for found, phase in zip(steps, phases, strict=True)]
+    )
+    costs = relearning_cost(bounded, phases, from_scratch)[1:]
+    metrics = json.loads((pathlib.Path(job_dir) / "metrics.json").read_text())
+    return {
+        "seed": int(config["seed"]),
+        "method": config["method"],
+        "relearning_cost": float(np.mean(costs)),
+        "solved_switches": float(np.mean(~np.isnan(steps[1:]))),
+        "auc_current_task": float(metrics["auc_current_task"]),
+        "steps_to_threshold": [None if math.isnan(value) else int(value) for value in steps],
+        "switch_costs": [float(value) for value in costs],
+        "wall_time_s": float(done["wall_time_s"]),
+    }
+
+
+def suite_report(
+    suite: str,
+    results_dir: Union[str, pathlib.Path] = RESULTS_DIR,
+    calibration_dir: Union[str, pathlib.Path] = calibration.RESULTS_DIR,
+    reps: int = 2_000,
+) -> Optional[dict[str, Any]]:
+    """
+    :param suite: A fast suite
+    :param results_dir: The folder of the comparison runs (``<suite>/<method>/seed_<n>`` below it)
+    :param calibration_dir: The folder of the calibration runs
+    :param reps: Bootstrap resamples
+    :return: The suite's runs, the IQM intervals of each score per method and GTR's probabilities of improvement
+        (methods with fewer than 2 finished runs left out); ``None`` if no method has 2
+    """
+    from_scratch = calibration.from_scratch_steps(calibration.summarize(calibration_dir), suite)
+    if any(value is None for value in from_scratch):
+        raise ValueError(f"No calibration runs of every task of {suite!r} in {calibration_dir}: run the calibration first")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for method in METHODS:
+        job_dirs = sorted((pathlib.Path(results_dir) / suite / method).glob("seed_*"))
+        finished = [run_scores(job_dir, from_scratch) for job_dir in job_dirs if read_done(job_dir) is not None]
+        if len(finished) >= 2:
+            runs[method] = finished
+    if not runs:
+        return None
+    report: dict[str, Any] = {"suite": suite, "from_scratch_steps": from_scratch, "runs": runs, "scores": {}}
+    for score, higher_is_better in SCORES.items():
+        values = {method: [run[score] for run in method_runs] for method, method_runs in runs.items()}
+        entry: dict[str, Any] = {"higher_is_better": higher_is_better, "iqm": iqm_intervals(values, reps=reps)}
+        if COMPARED in values and len(values) > 1:
+            signed = {method: np.asarray(value) * (1 if higher_is_better else -1) for method, value in values.items()}
+            baselines = [method for method in values if method != COMPARED]
+            entry["probability_of_improvement"] = probability_of_improvement(signed, COMPARED, baselines, reps=reps)
+        report["scores"][score] = entry
+    return report
+
+
+def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.Path] = REPORT_PREFIX) -> None:
+    """
+    Write the raw figures (``<prefix>.json``) and the tables the docs include (``<prefix>.rst``).
+
+    :param reports: The reports of :func:`suite_report`
+    :param prefix: Path of the files without their suffix
+    """
+    prefix = pathlib.Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    prefix.with_suffix(".json").write_text(json.dumps({"machine": machine_info(), "suites": list(reports)}, indent=2) + "\n")
+    lines: list[str] = []
+    for report in reports:
+        methods = list(report["runs"])
+        title = f"``{report['suite']}``"
+        lines += [title, "~" * len(title), ""]
+        header = ["score", *[f"{method} ({len(report['runs'][method])} seeds)" for method in methods]]
+        cells = []
+        for score, entry in report["scores"].items():
+            digits = 2
+            cells.append(
+                [
+                    score.replace("_", " ") + (" (lower is better)" if not entry["higher_is_better"] else ""),
+                    *[
+                        f"{fixed(entry['iqm'][m]['iqm'], digits)} [{fixed(entry['iqm'][m]['low'], digits)}, "
+                        f"{fixed(entry['iqm'][m]['high'], digits)}]"
+                        for m in methods
+                    ],
+                ]
+            )
+        lines += [*rst_simple_table(header, cells), ""]
+        poi_rows = []
+        for score, entry in report["scores"].items():
+            for baseline, value in entry.get("probability_of_improvement", {}).items():
+                poi_rows.append(
+                    [
+                        score.replace("_", " "),
+                        f"{COMPARED} over {baseline}",
+                        f"{value['probability']:.2f}",
+                        f"[{value['low']:.2f}, {value['high']:.2f}]",
+                    ]
+                )
+        if poi_rows:
+            lines += rst_simple_table(["score", "comparison", "probability of improvement", "95% interval"], poi_rows)
+            lines += [""]
+    prefix.with_suffix(".rst").write_text("\n".join(lines))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """
+    Write the comparison's report over every fast suite with runs.
+
+    :param argv: Arguments (``None``: ``sys.argv[1:]``)
+    :return: The exit status
+    """
+    parser = argparse.ArgumentParser(prog="python -m sb3_gtr.benchmarks.fast_suites", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results-dir", default=str(RESULTS_DIR))
+    parser.add_argument("--calibration-dir", default=str(calibration.RESULTS_DIR))
+    parser.add_argument("--output", default=str(REPORT_PREFIX), help="path of the .json and .rst files, no suffix")
+    args = parser.parse_args(argv)
+    try:
+        reports = [
+            report for suite in REVERSAL_SUITES if (report := suite_report(suite, args.results_dir, args.calibration_dir))
+        ]
+    except ValueError as error:
+        parser.error(str(error))
+    if not reports:
+        parser.error(f"--results-dir: no suite with 2 finished runs of a method in {args.results_dir}")
+    write_report(reports, args.output)
+    print(pathlib.Path(args.output).with_suffix(".rst").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+from scipy import stats
+
+from sb3_gtr.benchmarks.statistics import iqm_intervals, probability_of_improvement
+
+
+def test_iqm_is_the_interquartile_mean_and_its_interval_covers_it():
+    rng = np.random.default_rng(0)
+    scores = {"a": rng.normal(size=(12, 2)), "b": rng.normal(loc=3.0, size=(12, 2))}
+    result = iqm_intervals(scores, reps=500)
+    for name, values in scores.items():
+        # rliable's IQM: the mean of the middle 50% of all run x task scores
+        assert result[name]["iqm"] == pytest.approx(stats.trim_mean(values.ravel(), 0.25))
+        assert result[name]["low"] < result[name]["iqm"] < result[name]["high"]
+        assert result[name]["n_runs"] == 12
+    assert result["a"]["high"] < result["b"]["low"]  # well separated samples have disjoint intervals
+
+
+def test_probability_of_improvement_is_the_mann_whitney_statistic():
+    x, y = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, 2.0, 2.5, 5.0])
+    # pairs with x > y: 1>0.5; 2>0.5; 3>0.5, 3>2, 3>2.5; 4>0.5, 4>2, 4>2.5 = 8, plus the tie 2 = 2 counting half
+    expected = (8 + 0.5) / 16
+    result = probability_of_improvement({"x": x, "y": y}, "x", ["y"], reps=300)["y"]
+    assert result["probability"] == pytest.approx(expected)
+    assert result["low"] <= expected <= result["high"]
+    same = probability_of_improvement({"x": x, "y": x}, "x", ["y"], reps=300)["y"]
+    assert same["probability"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("values", [[1.0], [1.0, float("nan")], [[[1.0]]]])
+def test_bad_scores_are_refused(values):
+    with pytest.raises(ValueError, match="must be a finite"):
+        iqm_intervals({"a": values})
