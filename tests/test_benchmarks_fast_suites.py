@@ -38,7 +38,7 @@ def continual_run(root, method, seed, evals_to_solve):
         if solve is not None:
             returns[index * 10 + solve : (index + 1) * 10 + 1, phase["task_id"]] = 500.0
     config = {"suite": SUITE, "scale": 1.0, "n_cycles": None, "suite_kwargs": {}, "seed": seed, "method": method}
-    metrics = {"phases": phases, "auc_current_task": 0.5 + 0.01 * seed}
+    metrics = {"phases": phases}
     write_job(root / SUITE / method / f"seed_{seed}", config, ["normal", "reversed"], steps, returns, metrics)
 
 
@@ -62,6 +62,10 @@ def test_relearning_cost_and_rliable_report(tmp_path):
     assert cost["iqm"]["ppo"]["iqm"] == pytest.approx(2.0) and cost["iqm"]["gtr"]["iqm"] == pytest.approx(0.5)
     # lower cost is better: every GTR run beats every PPO run
     assert cost["probability_of_improvement"]["ppo"]["probability"] == pytest.approx(1.0)
+    # solved sooner, the current task's normalised curve has more area (normalised by the suite's worst and best: 10, 500)
+    auc = report["scores"]["auc_current_task"]["iqm"]
+    assert report["auc_references"] == {"min": [10.0, 10.0], "max": [500.0, 500.0]}
+    assert auc["gtr"]["iqm"] > auc["ppo"]["iqm"] > 0.0
 
     fast_suites.write_report([report], tmp_path / "report")
     table = (tmp_path / "report.rst").read_text()

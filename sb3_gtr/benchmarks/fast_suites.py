@@ -12,7 +12,8 @@ and the references are the calibration's single-task runs (:mod:`~sb3_gtr.benchm
   divided by the median steps PPO needs from scratch (:func:`~sb3_gtr.continual.metrics.relearning_cost`); a switch
   whose threshold is never reached counts as its whole phase, a lower bound of its cost (lower is better);
 - ``solved_switches``: the fraction of the switches whose threshold is reached within the phase (higher is better);
-- ``auc_current_task``: the continual benchmark's area under the current task's normalised curve (higher is better).
+- ``auc_current_task``: the continual benchmark's area under the current task's normalised curve, normalised per task
+  by the worst and best evaluation of any run of the suite (higher is better).
 
 Each score is aggregated per method with the interquartile mean and its stratified bootstrap 95% interval, and the
 probability of improvement of GTR over each baseline (:mod:`~sb3_gtr.benchmarks.statistics`)::
@@ -31,6 +32,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from sb3_gtr.benchmarks import calibration
+from sb3_gtr.benchmarks.aggregate import run_metrics, shared_references
 from sb3_gtr.benchmarks.jobs import load_job
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
 from sb3_gtr.benchmarks.runner import machine_info, read_done
@@ -48,10 +50,17 @@ RESULTS_DIR = pathlib.Path("results") / "fast"
 REPORT_PREFIX = pathlib.Path("docs") / "benchmarks" / "fast_suites"
 
 
-def run_scores(job_dir: Union[str, pathlib.Path], from_scratch: Sequence[Optional[float]]) -> dict[str, Any]:
+def run_scores(
+    job_dir: Union[str, pathlib.Path],
+    from_scratch: Sequence[Optional[float]],
+    reference_min: Optional[Sequence[Optional[float]]] = None,
+    reference_max: Optional[Sequence[Optional[float]]] = None,
+) -> dict[str, Any]:
     """
     :param job_dir: A finished job of the continual benchmark on a fast suite
     :param from_scratch: Median steps to each task's threshold from scratch (the calibration's)
+    :param reference_min: Return mapped to 0 per task for the AUC (``None``: the run's own minimum)
+    :param reference_max: Return mapped to 1 per task for the AUC (``None``: the run's own maximum)
     :return: The run's scores (:data:`SCORES`), its per-switch steps and costs, its seed and wall time
     """
     done = read_done(job_dir)
@@ -67,13 +76,13 @@ def run_scores(job_dir: Union[str, pathlib.Path], from_scratch: Sequence[Optiona
         [found if not math.isnan(found) else phase.end - phase.start for found, phase in zip(steps, phases, strict=True)]
     )
     costs = relearning_cost(bounded, phases, from_scratch)[1:]
-    metrics = json.loads((pathlib.Path(job_dir) / "metrics.json").read_text())
+    auc = run_metrics(table, phases, reference_min, reference_max)["auc_current_task"]
     return {
         "seed": int(config["seed"]),
         "method": config["method"],
         "relearning_cost": float(np.mean(costs)),
         "solved_switches": float(np.mean(~np.isnan(steps[1:]))),
-        "auc_current_task": float(metrics["auc_current_task"]),
+        "auc_current_task": float(auc),
         "steps_to_threshold": [None if math.isnan(value) else int(value) for value in steps],
         "switch_costs": [float(value) for value in costs],
         "wall_time_s": float(done["wall_time_s"]),
@@ -97,15 +106,28 @@ def suite_report(
     from_scratch = calibration.from_scratch_steps(calibration.summarize(calibration_dir), suite)
     if any(value is None for value in from_scratch):
         raise ValueError(f"No calibration runs of every task of {suite!r} in {calibration_dir}: run the calibration first")
-    runs: dict[str, list[dict[str, Any]]] = {}
-    for method in METHODS:
-        job_dirs = sorted((pathlib.Path(results_dir) / suite / method).glob("seed_*"))
-        finished = [run_scores(job_dir, from_scratch) for job_dir in job_dirs if read_done(job_dir) is not None]
-        if len(finished) >= 2:
-            runs[method] = finished
-    if not runs:
+    job_dirs = {
+        method: [
+            job_dir for job_dir in sorted((pathlib.Path(results_dir) / suite / method).glob("seed_*")) if read_done(job_dir)
+        ]
+        for method in METHODS
+    }
+    job_dirs = {method: dirs for method, dirs in job_dirs.items() if len(dirs) >= 2}
+    if not job_dirs:
         return None
-    report: dict[str, Any] = {"suite": suite, "from_scratch_steps": from_scratch, "runs": runs, "scores": {}}
+    # The AUC's normalisation, shared by every run of the suite: the worst and best evaluation of any of them
+    reference_min, reference_max = shared_references([load_job(d)[0] for dirs in job_dirs.values() for d in dirs])
+    runs = {
+        method: [run_scores(job_dir, from_scratch, reference_min, reference_max) for job_dir in dirs]
+        for method, dirs in job_dirs.items()
+    }
+    report: dict[str, Any] = {
+        "suite": suite,
+        "from_scratch_steps": from_scratch,
+        "auc_references": {"min": reference_min, "max": reference_max},
+        "runs": runs,
+        "scores": {},
+    }
     for score, higher_is_better in SCORES.items():
         values = {method: [run[score] for run in method_runs] for method, method_runs in runs.items()}
         entry: dict[str, Any] = {"higher_is_better": higher_is_better, "iqm": iqm_intervals(values, reps=reps)}
