@@ -70,6 +70,7 @@ def test_relearning_cost_and_rliable_report(tmp_path):
     fast_suites.write_report([report], tmp_path / "report")
     table = (tmp_path / "report.rst").read_text()
     assert "relearning cost (lower is better)" in table and "gtr over ppo" in table
+    assert "phase 2 (reversed)" in table and "5/5" in table
     assert json.loads((tmp_path / "report.json").read_text())["suites"][0]["suite"] == SUITE
 
 

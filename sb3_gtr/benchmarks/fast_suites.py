@@ -169,6 +169,24 @@ def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.P
                 ]
             )
         lines += [*rst_simple_table(header, cells), ""]
+        n_phases = len(next(iter(report["runs"].values()))[0]["steps_to_threshold"])
+        sequence = make_suite(report["suite"])
+        names = [sequence.task_names[phase.task_id] for phase in sequence.schedule()]
+        phase_header = [
+            "seeds reaching the threshold",
+            *[f"phase {index + 1} ({names[index]})" for index in range(n_phases)],
+        ]
+        phase_cells = [
+            [
+                method,
+                *[
+                    f"{sum(run['steps_to_threshold'][index] is not None for run in method_runs)}/{len(method_runs)}"
+                    for index in range(n_phases)
+                ],
+            ]
+            for method, method_runs in report["runs"].items()
+        ]
+        lines += [*rst_simple_table(phase_header, phase_cells), ""]
         poi_rows = []
         for score, entry in report["scores"].items():
             for baseline, value in entry.get("probability_of_improvement", {}).items():
