@@ -66,6 +66,10 @@ def test_relearning_cost_and_rliable_report(tmp_path):
     auc = report["scores"]["auc_current_task"]["iqm"]
     assert report["auc_references"] == {"min": [10.0, 10.0], "max": [500.0, 500.0]}
     assert auc["gtr"]["iqm"] > auc["ppo"]["iqm"] > 0.0
+    # the reversed task's first phase against it learned from scratch: slower than from scratch is negative transfer
+    transfer = report["scores"]["forward_transfer"]["iqm"]
+    assert transfer["ppo"]["iqm"] < 0.0 < transfer["gtr"]["iqm"]
+    assert report["runs"]["ppo"][0]["forward_transfer"] < 0.0
 
     fast_suites.write_report([report], tmp_path / "report")
     table = (tmp_path / "report.rst").read_text()
@@ -78,6 +82,7 @@ def test_unsolved_switches_count_as_their_whole_phase(tmp_path):
     continual_run(tmp_path, "ppo", 0, evals_to_solve=None)
     run = fast_suites.run_scores(tmp_path / SUITE / "ppo" / "seed_0", [20_480.0, 20_480.0])
     assert run["solved_switches"] == 0.0
+    assert run["forward_transfer"] is None  # no reference curves given
     assert run["relearning_cost"] == pytest.approx(BUDGET / 20_480)
 
 

@@ -30,7 +30,7 @@ from sb3_gtr.benchmarks.arguments import NUM_THREADS, BadArgument, positive_int,
 from sb3_gtr.benchmarks.jobs import load_job
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
 from sb3_gtr.benchmarks.runner import machine_info, read_done
-from sb3_gtr.continual.metrics import steps_to_threshold
+from sb3_gtr.continual.metrics import normalize_returns, steps_to_threshold
 from sb3_gtr.continual.suites import REVERSAL_SUITES, REVERSAL_TASKS, make_suite
 
 #: Fraction of the seeds that must reach the threshold on every task (9 of 10).
@@ -166,6 +166,40 @@ def from_scratch_steps(rows: Sequence[dict[str, Any]], suite: str) -> list[Optio
     """
     by_task = {row["task"]: row["median_steps"] for row in rows if row["suite"] == suite}
     return [by_task.get(task) for task in REVERSAL_TASKS]
+
+
+def reference_curves(
+    suite: str,
+    reference_min: Optional[Sequence[Optional[float]]],
+    reference_max: Optional[Sequence[Optional[float]]],
+    results_dir: Union[str, pathlib.Path] = RESULTS_DIR,
+) -> list[Optional[tuple[np.ndarray, np.ndarray]]]:
+    """
+    The single-task learning curves of a suite's tasks, for forward transfer
+    (:func:`~sb3_gtr.continual.metrics.forward_transfer`): per task, the evaluation steps and the median over seeds of
+    the normalised return, normalised with the given references.
+
+    :param suite: A fast suite
+    :param reference_min: Return mapped to 0, per task of the suite
+    :param reference_max: Return mapped to 1, per task of the suite
+    :param results_dir: The folder of all calibration runs
+    :return: Per task of the suite, ``(steps, median normalised return)``; ``None`` for a task without runs
+    """
+    curves: list[Optional[tuple[np.ndarray, np.ndarray]]] = []
+    for task_id, task in enumerate(REVERSAL_TASKS):
+        job_dirs = sorted((pathlib.Path(results_dir) / suite / task / "ppo").glob("seed_*"))
+        tables = [load_job(job_dir)[0] for job_dir in job_dirs if read_done(job_dir) is not None]
+        if not tables:
+            curves.append(None)
+            continue
+        steps = tables[0].steps
+        if any(not np.array_equal(table.steps, steps) for table in tables):
+            raise ValueError(f"The calibration runs of {suite!r} {task!r} were evaluated at different steps")
+        low = None if reference_min is None else [reference_min[task_id]]
+        high = None if reference_max is None else [reference_max[task_id]]
+        normalized = [normalize_returns(table.returns, low, high)[:, 0] for table in tables]
+        curves.append((np.asarray(steps), np.median(np.stack(normalized), axis=0)))
+    return curves
 
 
 def write_report(rows: Sequence[dict[str, Any]], prefix: Union[str, pathlib.Path] = REPORT_PREFIX) -> None:

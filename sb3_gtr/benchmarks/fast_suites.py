@@ -13,7 +13,10 @@ and the references are the calibration's single-task runs (:mod:`~sb3_gtr.benchm
   whose threshold is never reached counts as its whole phase, a lower bound of its cost (lower is better);
 - ``solved_switches``: the fraction of the switches whose threshold is reached within the phase (higher is better);
 - ``auc_current_task``: the continual benchmark's area under the current task's normalised curve, normalised per task
-  by the worst and best evaluation of any run of the suite (higher is better).
+  by the worst and best evaluation of any run of the suite (higher is better);
+- ``forward_transfer``: Continual World's forward transfer of the second task, whose first phase follows the first
+  task's, against the median curve of that task learned from scratch (the calibration's runs, normalised alike):
+  0 means no effect, below 0 that the first task got in the way (higher is better).
 
 Each score is aggregated per method with the interquartile mean and its stratified bootstrap 95% interval, and the
 probability of improvement of GTR over each baseline (:mod:`~sb3_gtr.benchmarks.statistics`)::
@@ -37,7 +40,7 @@ from sb3_gtr.benchmarks.jobs import load_job
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
 from sb3_gtr.benchmarks.runner import machine_info, read_done
 from sb3_gtr.benchmarks.statistics import iqm_intervals, probability_of_improvement
-from sb3_gtr.continual.metrics import relearning_cost, steps_to_threshold
+from sb3_gtr.continual.metrics import forward_transfer, normalize_returns, relearning_cost, steps_to_threshold
 from sb3_gtr.continual.suites import REVERSAL_SUITES, make_suite
 
 #: The comparison's methods (the continual benchmark's defaults), the compared one last.
@@ -45,7 +48,7 @@ METHODS = ("ppo", "ppo-kl", "spo", "gtr")
 #: The method compared with the others.
 COMPARED = "gtr"
 #: The scores, with whether higher is better.
-SCORES = {"relearning_cost": False, "solved_switches": True, "auc_current_task": True}
+SCORES = {"relearning_cost": False, "solved_switches": True, "auc_current_task": True, "forward_transfer": True}
 RESULTS_DIR = pathlib.Path("results") / "fast"
 REPORT_PREFIX = pathlib.Path("docs") / "benchmarks" / "fast_suites"
 
@@ -55,13 +58,17 @@ def run_scores(
     from_scratch: Sequence[Optional[float]],
     reference_min: Optional[Sequence[Optional[float]]] = None,
     reference_max: Optional[Sequence[Optional[float]]] = None,
+    reference_curves: Optional[Sequence[Optional[tuple[np.ndarray, np.ndarray]]]] = None,
 ) -> dict[str, Any]:
     """
     :param job_dir: A finished job of the continual benchmark on a fast suite
     :param from_scratch: Median steps to each task's threshold from scratch (the calibration's)
     :param reference_min: Return mapped to 0 per task for the AUC (``None``: the run's own minimum)
     :param reference_max: Return mapped to 1 per task for the AUC (``None``: the run's own maximum)
-    :return: The run's scores (:data:`SCORES`), its per-switch steps and costs, its seed and wall time
+    :param reference_curves: Per task, ``(steps, normalised performance)`` of training from scratch, normalised with
+        the same references (``None``: no forward transfer)
+    :return: The run's scores (:data:`SCORES`), its per-switch steps and costs, its forward transfer, its seed and
+        wall time
     """
     done = read_done(job_dir)
     if done is None:
@@ -77,6 +84,8 @@ def run_scores(
     )
     costs = relearning_cost(bounded, phases, from_scratch)[1:]
     auc = run_metrics(table, phases, reference_min, reference_max)["auc_current_task"]
+    normalized = normalize_returns(table.returns, reference_min, reference_max)
+    transfer = forward_transfer(table.steps, normalized, phases, reference_curves)
     return {
         "seed": int(config["seed"]),
         "method": config["method"],
@@ -85,6 +94,8 @@ def run_scores(
         "auc_current_task": float(auc),
         "steps_to_threshold": [None if math.isnan(value) else int(value) for value in steps],
         "switch_costs": [float(value) for value in costs],
+        # The second task's first phase against that task learned from scratch (the first task has no predecessor)
+        "forward_transfer": None if math.isnan(transfer[1]) else float(transfer[1]),
         "wall_time_s": float(done["wall_time_s"]),
     }
 
@@ -117,8 +128,9 @@ def suite_report(
         return None
     # The AUC's normalisation, shared by every run of the suite: the worst and best evaluation of any of them
     reference_min, reference_max = shared_references([load_job(d)[0] for dirs in job_dirs.values() for d in dirs])
+    reference_curves = calibration.reference_curves(suite, reference_min, reference_max, calibration_dir)
     runs = {
-        method: [run_scores(job_dir, from_scratch, reference_min, reference_max) for job_dir in dirs]
+        method: [run_scores(job_dir, from_scratch, reference_min, reference_max, reference_curves) for job_dir in dirs]
         for method, dirs in job_dirs.items()
     }
     report: dict[str, Any] = {
@@ -130,6 +142,8 @@ def suite_report(
     }
     for score, higher_is_better in SCORES.items():
         values = {method: [run[score] for run in method_runs] for method, method_runs in runs.items()}
+        if any(value is None for method_values in values.values() for value in method_values):
+            continue  # forward transfer without a reference
         entry: dict[str, Any] = {"higher_is_better": higher_is_better, "iqm": iqm_intervals(values, reps=reps)}
         if COMPARED in values and len(values) > 1:
             signed = {method: np.asarray(value) * (1 if higher_is_better else -1) for method, value in values.items()}
