@@ -88,7 +88,37 @@ def test_zoo_hyperparams_fill_what_the_flags_leave_out():
     args = parser.parse_args(["--suite", "cartpole-reversed", "--zoo-hyperparams", "--algo-kwargs", '{"n_epochs": 30}'])
     values = job_arguments(args)
     assert values["n_envs"] == 8 and values["policy"] == "MlpPolicy" and values["normalize"] is False
-    assert values["algo_kwargs"] == {**calibration.zoo_settings("cartpole-reversed")["algo_kwargs"], "n_epochs": 30}
-    assert values["algo_kwargs"]["n_steps"] == 32
+    # The zoo's hyperparameters are defaults, kept apart so that a method's own kwargs can override them
+    assert values["algo_kwargs"] == {"n_epochs": 30}
+    assert values["zoo_algo_kwargs"] == calibration.zoo_settings("cartpole-reversed")["algo_kwargs"]
+    assert values["zoo_algo_kwargs"]["n_steps"] == 32
     args = parser.parse_args(["--suite", "cartpole-reversed", "--zoo-hyperparams", "--n-envs", "2"])
     assert job_arguments(args)["n_envs"] == 2
+
+
+def test_zoo_hyperparams_are_defaults_that_the_user_and_each_method_override():
+    from sb3_gtr.benchmarks.arguments import split_zoo_kwargs
+
+    zoo = {"n_steps": 32, "n_epochs": 20, "clip_range": 0.2}
+    # Nothing set elsewhere: all shared
+    assert split_zoo_kwargs(zoo, {}, ()) == (zoo, {})
+    # --algo-kwargs wins for everyone; a key some method sets moves into each method's kwargs
+    shared, per_method = split_zoo_kwargs(zoo, {"n_steps": 64}, {"n_epochs", "penalty"})
+    assert shared == {"n_steps": 64, "clip_range": 0.2} and per_method == {"n_epochs": 20}
+    assert split_zoo_kwargs(None, {"n_steps": 64}, {"n_epochs"}) == ({"n_steps": 64}, {})
+
+
+def test_a_method_overrides_the_zoo_hyperparameters_of_its_suite(tmp_path):
+    # The n_epochs ablation: with --zoo-hyperparams, a method setting n_epochs used to be refused as a clash with the
+    # zoo's n_epochs. The zoo's value now stays every other method's.
+    from sb3_gtr.benchmarks import continual
+
+    argv = ["--suite", "cartpole-reversed", "--zoo-hyperparams", "--scale", "0.01", "--n-cycles", "1", "--seeds", "0"]
+    argv += ["--methods", "ppo", "ppo-e2", "--method-kwargs", '{"ppo-e2": {"base": "ppo", "n_epochs": 2}}']
+    report = continual.main([*argv, "--n-eval-episodes", "1", "--quiet", "--output-dir", str(tmp_path)])
+    assert sorted(report["ran"]) == ["ppo-e2/seed_0", "ppo/seed_0"] and report["failed"] == []
+    assert "n_epochs" not in report["settings"]["algo_kwargs"] and report["settings"]["algo_kwargs"]["n_steps"] == 32
+    assert report["methods"]["ppo"]["n_epochs"] == 20 and report["methods"]["ppo-e2"]["n_epochs"] == 2
+    for method, n_epochs in (("ppo", 20), ("ppo-e2", 2)):
+        done = json.loads((tmp_path / method / "seed_0" / "done").read_text())
+        assert done["config"]["method_kwargs"]["n_epochs"] == n_epochs

@@ -13,7 +13,7 @@ import os
 import pathlib
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Optional, Union
 
 from sb3_gtr.benchmarks.runner import WorkerError
@@ -341,6 +341,28 @@ def zoo_settings(suite: str) -> dict[str, Any]:
     }
 
 
+def split_zoo_kwargs(
+    zoo_algo_kwargs: Optional[Mapping[str, Any]], algo_kwargs: Mapping[str, Any], own_keys: Iterable[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """
+    Share out the hyperparameters of a suite's zoo entry (``--zoo-hyperparams``). They are defaults: ``--algo-kwargs``
+    overrides them for every method, and a method's own kwargs (or a sweep's sampled arguments) override them for
+    that method. So that ``--method-kwargs '{"ppo-e30": {"base": "ppo", "n_epochs": 30}}'`` works with the zoo's
+    ``n_epochs``, the zoo's values of the keys some method sets move from the shared kwargs into each method's.
+
+    :param zoo_algo_kwargs: The zoo entry's hyperparameters (``None``: no ``--zoo-hyperparams``)
+    :param algo_kwargs: The user's ``--algo-kwargs``, shared by every method
+    :param own_keys: The keys that some method (or trial) sets itself
+    :return: ``(shared, per_method)``: the kwargs every job shares (the user's included), and the zoo's defaults to put
+        under each method's own kwargs
+    """
+    own_keys = set(own_keys)
+    zoo = {key: value for key, value in (zoo_algo_kwargs or {}).items() if key not in algo_kwargs}
+    shared = {key: value for key, value in zoo.items() if key not in own_keys}
+    per_method = {key: value for key, value in zoo.items() if key in own_keys}
+    return {**shared, **algo_kwargs}, per_method
+
+
 def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5) -> None:
     """
     Add the arguments that say how to run the jobs (the suite, its scale, the shared hyperparameters, the policy,
@@ -390,12 +412,13 @@ def job_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """
     :param args: Arguments parsed by a parser given :func:`add_job_arguments`
     :return: Those arguments (:data:`JOB_ARGUMENTS`) as keyword arguments, completed from the suite's zoo entry with
-        ``--zoo-hyperparams`` (:func:`zoo_settings`), and ``verbose``
+        ``--zoo-hyperparams`` (:func:`zoo_settings`: its hyperparameters as ``zoo_algo_kwargs``, see
+        :func:`split_zoo_kwargs`), and ``verbose``
     """
     values = {name: getattr(args, name) for name in JOB_ARGUMENTS}
     if getattr(args, "zoo_hyperparams", False):
         settings = zoo_settings(args.suite)
-        values["algo_kwargs"] = {**settings["algo_kwargs"], **values["algo_kwargs"]}
+        values["zoo_algo_kwargs"] = settings["algo_kwargs"]
         for name in ("n_envs", "policy", "policy_kwargs", "normalize"):
             if values[name] is None:
                 values[name] = settings[name]

@@ -72,6 +72,7 @@ from sb3_gtr.benchmarks.arguments import (
     prepare_output_dir,
     reject_repeats,
     seed_argument,
+    split_zoo_kwargs,
 )
 from sb3_gtr.benchmarks.jobs import RESERVED_ALGO_KWARGS, check_resume, default_output_dir, job_dir, run_job
 from sb3_gtr.benchmarks.methods import CONTINUAL_METHODS, gtr_defaults, resolve_methods
@@ -260,6 +261,7 @@ def run_benchmark(
     suite_kwargs: Optional[dict[str, Any]] = None,
     method_kwargs: Optional[dict[str, dict[str, Any]]] = None,
     algo_kwargs: Optional[dict[str, Any]] = None,
+    zoo_algo_kwargs: Optional[dict[str, Any]] = None,
     policy: Optional[str] = None,
     policy_kwargs: Optional[dict[str, Any]] = None,
     n_envs: int = 1,
@@ -292,6 +294,8 @@ def run_benchmark(
         :func:`~sb3_gtr.benchmarks.methods.resolve_methods`)
     :param algo_kwargs: ``GTRPPO`` hyperparameters shared by all methods (``n_steps``, ``batch_size`` ...); a key that
         a method sets itself is an error (it would silently change that method)
+    :param zoo_algo_kwargs: Hyperparameters of the suite's zoo entry (``--zoo-hyperparams``): defaults that
+        ``algo_kwargs`` and each method's own kwargs override (see :func:`~sb3_gtr.benchmarks.arguments.split_zoo_kwargs`)
     :param policy: Policy alias or import path (``None``: the suite's recommendation, else ``MlpPolicy``)
     :param policy_kwargs: Policy keyword arguments (``None``: the suite's recommendation when the policy is the
         suite's, else none)
@@ -337,6 +341,8 @@ def run_benchmark(
         clash = sorted(set(algo_kwargs) & set(kwargs))
         if clash:
             raise BadArgument(f"--algo-kwargs sets {clash}, which define method {name!r}: set them with --method-kwargs")
+    algo_kwargs, zoo_defaults = split_zoo_kwargs(zoo_algo_kwargs, algo_kwargs, {key for kw in resolved.values() for key in kw})
+    resolved = {name: {**zoo_defaults, **kwargs} for name, kwargs in resolved.items()}
     sequence, settings = job_settings(
         suite,
         scale=scale,

@@ -54,6 +54,7 @@ from sb3_gtr.benchmarks.arguments import (
     prepare_output_dir,
     reject_repeats,
     seed_argument,
+    split_zoo_kwargs,
 )
 from sb3_gtr.benchmarks.jobs import check_resume, job_config_json, load_job, run_job
 from sb3_gtr.benchmarks.methods import resolve_methods
@@ -251,6 +252,7 @@ def run_sweep(
     n_cycles: Optional[int] = None,
     suite_kwargs: Optional[dict[str, Any]] = None,
     algo_kwargs: Optional[dict[str, Any]] = None,
+    zoo_algo_kwargs: Optional[dict[str, Any]] = None,
     policy: Optional[str] = None,
     policy_kwargs: Optional[dict[str, Any]] = None,
     n_envs: int = 1,
@@ -281,6 +283,9 @@ def run_sweep(
     :param n_cycles: Passes over the tasks (``None``: the suite's default)
     :param suite_kwargs: Suite-specific keyword arguments
     :param algo_kwargs: Hyperparameters shared by all trials; they cannot set the searched arguments
+    :param zoo_algo_kwargs: Hyperparameters of the suite's zoo entry (``--zoo-hyperparams``): defaults that
+        ``algo_kwargs``, the baseline's kwargs and each trial's sampled arguments override (see
+        :func:`~sb3_gtr.benchmarks.arguments.split_zoo_kwargs`)
     :param policy: Policy alias or import path (``None``: the suite's recommendation, else ``MlpPolicy``)
     :param policy_kwargs: Policy keyword arguments (``None``: the suite's when the policy is the suite's)
     :param n_envs: Parallel environments per job
@@ -332,6 +337,11 @@ def run_sweep(
     clash = sorted(set(algo_kwargs or {}) & set(searched_kwargs))
     if clash:
         raise BadArgument(f"--algo-kwargs cannot set {clash}: the sweep sets them")
+    baseline_kwargs = resolve_methods([BASELINE])[BASELINE]
+    algo_kwargs, zoo_defaults = split_zoo_kwargs(
+        zoo_algo_kwargs, dict(algo_kwargs or {}), {*searched_kwargs, *baseline_kwargs}
+    )
+    baseline_kwargs = {**zoo_defaults, **baseline_kwargs}
     sequence, settings = job_settings(
         suite,
         scale=scale,
@@ -348,9 +358,8 @@ def run_sweep(
         device=device,
         num_threads=num_threads,
     )
-    baseline_kwargs = resolve_methods([BASELINE])[BASELINE]
     # The baseline and GTRPPO's defaults (trial 0) are built once here, so that a bad setting fails before any job.
-    checked = validate_jobs(sequence, settings, {BASELINE: baseline_kwargs, "trial_0": {}})
+    checked = validate_jobs(sequence, settings, {BASELINE: baseline_kwargs, "trial_0": dict(zoo_defaults)})
     # The anchor window is capped at n_epochs: the largest window tried
     n_epochs = checked["n_epochs"]["trial_0"]
     # Created (and checked writable) before the study, which may live in it: no traceback, and nothing trained for it.
@@ -410,7 +419,7 @@ def run_sweep(
 
     def objective_fn(trial: optuna.Trial) -> float:
         raw = sample_sweep_params(trial, n_epochs)
-        kwargs = sweep_kwargs(raw, n_epochs)
+        kwargs = {**zoo_defaults, **sweep_kwargs(raw, n_epochs)}
         # A retried interrupted trial reuses its folder, so that its seeds already done are kept.
         name = trial.user_attrs.get("folder", f"trial_{trial.number}")
         trial.set_user_attr("folder", name)
