@@ -13,12 +13,11 @@ from sb3_gtr.benchmarks import continual
 from sb3_gtr.benchmarks.aggregate import (
     METRICS,
     aggregate,
-    mean_confidence_interval,
+    interval_estimate,
     performance_curves,
     run_metrics,
     shared_references,
     summarize,
-    t_quantile,
 )
 from sb3_gtr.benchmarks.arguments import NUM_THREADS, BadArgument
 from sb3_gtr.benchmarks.jobs import job_config_json, job_dir, normalized_json, resolve_policy, run_job
@@ -29,8 +28,6 @@ from sb3_gtr.continual.suites import make_suite
 from sb3_gtr.continual.tasks import Phase
 from sb3_gtr.networks.simba import SimbaActorCriticPolicy
 
-# Two-sided 95% Student-t quantiles, t(0.975, df), from tables
-T_975 = {1: 12.706204736, 2: 4.302652730, 4: 2.776445105, 9: 2.262157163, 30: 2.042272456}
 
 
 def test_methods_share_one_algorithm_and_differ_in_the_trust_region():
@@ -90,19 +87,22 @@ def test_policy_and_normalisation_follow_the_suite_unless_given():
         resolve_policy("MlpPolicyy")
 
 
-def test_t_quantile_and_interval():
-    for df, expected in T_975.items():
-        assert t_quantile(0.95, df) == pytest.approx(expected, abs=1e-8)
-    # Hand-computed: mean 2, s = 1, half-width t(0.975, 2) / sqrt(3)
-    summary = mean_confidence_interval([1.0, None, 2.0, math.nan, 3.0])
-    half_width = T_975[2] / math.sqrt(3)
-    assert summary["n"] == 3 and summary["mean"] == pytest.approx(2.0) and summary["std"] == pytest.approx(1.0)
-    assert (summary["ci_low"], summary["ci_high"]) == pytest.approx((2.0 - half_width, 2.0 + half_width))
-    single = mean_confidence_interval([0.5])
-    assert single["n"] == 1 and single["mean"] == 0.5 and math.isnan(single["ci_low"])
-    assert mean_confidence_interval([None])["n"] == 0
-    with pytest.raises(ValueError):
-        t_quantile(1.5, 3)
+def test_interval_estimate_is_the_iqm_with_its_bootstrap_interval():
+    # Three values: the IQM trims nothing (the mean, 2). The resampled means run from 1 (all draws 1, probability
+    # 1/27 > 2.5%) to 3, so the 95% percentile interval is [1, 3].
+    summary = interval_estimate([1.0, None, 2.0, math.nan, 3.0])
+    assert summary["n"] == 3 and summary["iqm"] == pytest.approx(2.0) and summary["mean"] == pytest.approx(2.0)
+    assert summary["std"] == pytest.approx(1.0)
+    assert (summary["ci_low"], summary["ci_high"]) == pytest.approx((1.0, 3.0))
+    # The IQM leaves an outlying seed out (the top and bottom quarter of five values: one each), the mean does not
+    outlier = interval_estimate([0.0, 1.0, 2.0, 3.0, 100.0])
+    assert outlier["iqm"] == pytest.approx(2.0) and outlier["mean"] == pytest.approx(21.2)
+    assert outlier["ci_low"] <= outlier["iqm"] <= outlier["ci_high"]
+    single = interval_estimate([0.5])
+    assert single["n"] == 1 and single["iqm"] == single["mean"] == 0.5 and math.isnan(single["ci_low"])
+    assert interval_estimate([None])["n"] == 0
+    with pytest.raises(ValueError, match="confidence"):
+        interval_estimate([1.0, 2.0], confidence=1.5)
 
 
 def test_shared_normalisation_and_aggregate_metrics_on_hand_made_tables():
@@ -137,10 +137,11 @@ def test_shared_normalisation_and_aggregate_metrics_on_hand_made_tables():
     per_seed = [{"method": "m", "seed": seed, "metrics": result} for seed, result in enumerate(metrics)]
     rows = {row["metric"]: row for row in summarize(per_seed, ["m", "absent"])}
     average = rows["average_performance"]
-    # Hand-computed: mean 0.4375, s = 0.125 / sqrt(2), half-width t(0.975, 1) * s / sqrt(2) = t * 0.0625
-    assert average["n"] == 2 and average["mean"] == pytest.approx(0.4375)
+    # Hand-computed: IQM = mean of two values 0.4375, s = 0.125 / sqrt(2); the resampled means of two values are
+    # 0.375, 0.4375 and 0.5 with probabilities 1/4, 1/2, 1/4, so the 95% interval is [0.375, 0.5]
+    assert average["n"] == 2 and average["iqm"] == average["mean"] == pytest.approx(0.4375)
     assert average["std"] == pytest.approx(0.125 / math.sqrt(2))
-    assert (average["ci_low"], average["ci_high"]) == pytest.approx((0.4375 - T_975[1] * 0.0625, 0.4375 + T_975[1] * 0.0625))
+    assert (average["ci_low"], average["ci_high"]) == pytest.approx((0.375, 0.5))
     assert rows["final_return/b"]["mean"] == pytest.approx(15.0)
     assert rows["adaptation_speed"]["n"] == 0 and math.isnan(rows["adaptation_speed"]["mean"])
 
@@ -210,7 +211,7 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
     assert normalization["reference_min"][0] == pytest.approx(min(returns))
     assert normalization["reference_max"][0] == pytest.approx(max(returns))
     markdown = (tmp_path / "results.md").read_text()
-    assert "| ppo | 2 |" in markdown and "| gtr | 2 |" in markdown and "Student-t" in markdown
+    assert "| ppo | 2 |" in markdown and "| gtr | 2 |" in markdown and "stratified bootstrap" in markdown
     assert '"sigma": 0.5' in markdown  # GTRPPO's defaults are recorded: `gtr` is defined by them
     assert (tmp_path / "comparison.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "results.json").read_text())["settings"]["algo_kwargs"]["n_steps"] == 100

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sb3_gtr.benchmarks.statistics import iqm_intervals, probability_of_improvement
+from sb3_gtr.benchmarks.statistics import iqm_intervals, mean_band, probability_of_improvement
 
 
 def test_iqm_is_the_interquartile_mean_and_its_interval_covers_it():
@@ -32,3 +32,15 @@ def test_probability_of_improvement_is_the_mann_whitney_statistic():
 def test_bad_scores_are_refused(values):
     with pytest.raises(ValueError, match="must be a finite"):
         iqm_intervals({"a": values})
+
+
+def test_mean_band_is_the_pointwise_mean_with_an_interval_inside_the_runs():
+    curves = np.array([[0.0, 1.0, 2.0], [1.0, 1.0, 4.0], [2.0, 1.0, 0.0], [3.0, 1.0, 6.0]])
+    mean, low, high = mean_band(curves, reps=500)
+    np.testing.assert_allclose(mean, [1.5, 1.0, 3.0])
+    # A resampled mean lies between the smallest and the largest run; a step where every run agrees has no width
+    assert np.all(curves.min(axis=0) <= low) and np.all(low <= mean) and np.all(mean <= high)
+    assert np.all(high <= curves.max(axis=0)) and low[1] == high[1] == 1.0
+    assert low[0] < mean[0] < high[0]
+    with pytest.raises(ValueError, match="n_runs, n_steps"):
+        mean_band(np.zeros(3))

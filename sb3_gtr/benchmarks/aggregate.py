@@ -1,12 +1,13 @@
 """
-The numbers of a run: Student-t confidence intervals over seeds, the metrics of each job with returns normalised by
-references shared by every job of the run, and their aggregation into the rows of the results.
+The numbers of a run: the metrics of each job with returns normalised by references shared by every job of the run,
+and their aggregation into the rows of the results, with the statistics of :mod:`sb3_gtr.benchmarks.statistics`
+(rliable).
 
-Intervals are two-sided Student-t intervals over seeds, ``mean +- t(0.975, n - 1) * s / sqrt(n)`` (seeds are few, so a
-bootstrap interval would be too narrow); no interval with a single seed. :func:`aggregate` normalises each task's
-returns by the minimum and maximum evaluation return of that task over *all* the jobs of the run (shared by every
-method, so that a score of 1 means "the best any method reached", :func:`shared_references`) and recomputes the
-metrics of every job with these references (:func:`run_metrics`).
+A row is the interquartile mean over seeds with its stratified bootstrap interval (Agarwal et al., 2021: robust to the
+outlying seed that a mean follows, with intervals that do not assume normal scores); no interval with a single seed.
+:func:`aggregate` normalises each task's returns by the minimum and maximum evaluation return of that task over *all*
+the jobs of the run (shared by every method, so that a score of 1 means "the best any method reached",
+:func:`shared_references`) and recomputes the metrics of every job with these references (:func:`run_metrics`).
 """
 
 import math
@@ -18,11 +19,10 @@ import numpy as np
 
 from sb3_gtr.benchmarks.jobs import job_dir, load_job
 from sb3_gtr.benchmarks.runner import read_done
+from sb3_gtr.benchmarks.statistics import CONFIDENCE, iqm_intervals, mean_band
 from sb3_gtr.continual.metrics import EvaluationTable, area_under_curve, compute_metrics, normalize_returns
 from sb3_gtr.continual.tasks import Phase
 
-#: Confidence level of the intervals.
-CONFIDENCE = 0.95
 #: The aggregate metrics (besides the final return of every task), with their labels.
 METRICS: dict[str, str] = {
     "average_performance": "average performance",
@@ -44,78 +44,47 @@ class NothingToAggregate(RuntimeError):
 # --------------------------------------------------------------------------------------------------
 
 
-def _two_sided_t_probability(theta: float, df: int) -> float:
-    """P(|T| <= sqrt(df) tan(theta)) for Student's t with integer ``df`` (Abramowitz & Stegun 26.7.3-4)."""
-    sin, cos = math.sin(theta), math.cos(theta)
-    if df % 2 == 1:
-        series, term = 0.0, cos
-        for j in range(1, (df - 1) // 2 + 1):
-            series += term
-            term *= (2 * j) / (2 * j + 1) * cos * cos
-        return 2.0 / math.pi * (theta + sin * series)
-    series, term = 0.0, 1.0
-    for j in range(1, df // 2 + 1):
-        series += term
-        term *= (2 * j - 1) / (2 * j) * cos * cos
-    return sin * series
-
-
-def t_quantile(confidence: float, df: int) -> float:
+def interval_estimate(values: Sequence[Optional[float]], confidence: float = CONFIDENCE) -> dict[str, float]:
     """
-    The half-width factor of a two-sided Student-t interval: ``t`` with ``P(|T| <= t) = confidence``.
-
-    :param confidence: Confidence level, in ``(0, 1)``
-    :param df: Degrees of freedom, a positive integer
-    :return: The quantile (``t(0.975, df)`` for ``confidence=0.95``)
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if df < 1 or int(df) != df:
-        raise ValueError(f"df must be a positive integer, got {df}")
-    low, high = 0.0, math.pi / 2
-    for _ in range(100):  # bisection on the angle: the probability is increasing in it
-        middle = (low + high) / 2
-        if _two_sided_t_probability(middle, int(df)) < confidence:
-            low = middle
-        else:
-            high = middle
-    return math.sqrt(df) * math.tan((low + high) / 2)
-
-
-def mean_confidence_interval(values: Sequence[Optional[float]], confidence: float = CONFIDENCE) -> dict[str, float]:
-    """
-    Mean and two-sided Student-t interval of values (one per seed); ``None`` and NaN values are left out.
+    The interquartile mean of values (one per seed) with rliable's stratified bootstrap interval, and their mean and
+    standard deviation; ``None`` and NaN values are left out.
 
     :param values: The values
     :param confidence: Confidence level
-    :return: ``n`` (values used), ``mean``, ``std`` (sample standard deviation), ``ci_low`` and ``ci_high``
-        (NaN when undefined: no value, or one value for the interval)
+    :return: ``n`` (values used), ``iqm``, ``mean``, ``std`` (sample standard deviation), ``ci_low`` and ``ci_high``
+        (the interval of the IQM; NaN when undefined: no value, or one value for the interval)
     """
     array = np.array([math.nan if value is None else float(value) for value in values], dtype=np.float64)
     array = array[~np.isnan(array)]
     n = len(array)
     mean = float(np.mean(array)) if n else math.nan
     if n < 2:
-        return {"n": n, "mean": mean, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    std = float(np.std(array, ddof=1))
-    half_width = t_quantile(confidence, n - 1) * std / math.sqrt(n)
-    return {"n": n, "mean": mean, "std": std, "ci_low": mean - half_width, "ci_high": mean + half_width}
+        return {"n": n, "iqm": mean, "mean": mean, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    estimate = iqm_intervals({"values": array}, confidence=confidence)["values"]
+    return {
+        "n": n,
+        "iqm": estimate["iqm"],
+        "mean": mean,
+        "std": float(np.std(array, ddof=1)),
+        "ci_low": estimate["low"],
+        "ci_high": estimate["high"],
+    }
 
 
 def band(curves: Sequence[np.ndarray], confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
-    Pointwise mean and Student-t interval of curves sampled on the same steps (one curve per seed).
+    Pointwise mean and bootstrap interval of curves sampled on the same steps (one curve per seed; see
+    :func:`~sb3_gtr.benchmarks.statistics.mean_band`).
 
     :param curves: The curves, each of shape ``(n_steps,)``
     :param confidence: Confidence level
     :return: ``mean``, ``low`` and ``high``, each ``(n_steps,)``; the interval collapses to the mean with one curve
     """
     stacked = np.asarray(curves, dtype=np.float64)
-    mean = stacked.mean(axis=0)
     if len(stacked) < 2:
+        mean = stacked.mean(axis=0)
         return mean, mean.copy(), mean.copy()
-    half_width = t_quantile(confidence, len(stacked) - 1) * stacked.std(axis=0, ddof=1) / math.sqrt(len(stacked))
-    return mean, mean - half_width, mean + half_width
+    return mean_band(stacked, confidence=confidence)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -217,12 +186,12 @@ def summarize(
     per_seed: Sequence[Mapping[str, Any]], methods: Sequence[str], confidence: float = CONFIDENCE
 ) -> list[dict[str, Any]]:
     """
-    Mean and interval over seeds of every metric of every method.
+    IQM, mean and interval over seeds of every metric of every method (:func:`interval_estimate`).
 
     :param per_seed: One entry per job: ``method``, ``seed`` and ``metrics`` (of :func:`run_metrics`)
     :param methods: The methods, in the order of the rows
     :param confidence: Confidence level of the intervals
-    :return: One row per (method, metric): ``method``, ``metric``, ``n``, ``mean``, ``std``, ``ci_low``, ``ci_high``
+    :return: One row per (method, metric): ``method``, ``metric``, ``n``, ``iqm``, ``mean``, ``std``, ``ci_low``, ``ci_high``
     """
     rows = []
     for method in methods:
@@ -232,7 +201,7 @@ def summarize(
         metric_names = list(dict.fromkeys(name for run in runs for name in run["metrics"]))
         for metric in metric_names:
             values = [run["metrics"].get(metric) for run in runs]
-            rows.append({"method": method, "metric": metric, **mean_confidence_interval(values, confidence)})
+            rows.append({"method": method, "metric": metric, **interval_estimate(values, confidence)})
     return rows
 
 

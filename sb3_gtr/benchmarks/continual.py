@@ -22,13 +22,15 @@ return of that task over *all* the jobs of the run (shared by every method, so t
 "the best any method reached"), recomputes the metrics of every job with these references
 (:func:`~sb3_gtr.benchmarks.aggregate.aggregate`), and writes, in ``<output-dir>``:
 
-- ``results.csv`` (one row per method and metric: number of seeds, mean, 95% interval) and ``results.md``
+- ``results.csv`` (one row per method and metric: number of seeds, IQM, mean, standard deviation, 95% interval of
+  the IQM) and ``results.md``
   (the same as a table, with the settings);
 - ``per_seed.csv`` (every job's metrics) and ``results.json`` (settings, normalisation, per-seed metrics);
 - ``comparison.png``: mean normalised performance over training steps per method, with its 95% band.
 
-Intervals are two-sided Student-t intervals over seeds, ``mean +- t(0.975, n - 1) * s / sqrt(n)`` (seeds
-are few, so a bootstrap interval would be too narrow); no interval with a single seed.
+Cells are the interquartile mean over seeds with its stratified bootstrap interval, from ``rliable``
+(:mod:`sb3_gtr.benchmarks.statistics`); no interval with a single seed. The bands of the plot are bootstrap intervals of
+the mean at every step.
 
 Usage::
 
@@ -95,7 +97,7 @@ def _format(value: Optional[float], metric: str) -> str:
 def _cell(row: Optional[Mapping[str, Any]]) -> str:
     if row is None or row["n"] == 0:
         return "-"
-    mean = _format(row["mean"], row["metric"])
+    mean = _format(row["iqm"], row["metric"])
     if math.isnan(row["ci_low"]):
         return mean
     return f"{mean} [{_format(row['ci_low'], row['metric'])}, {_format(row['ci_high'], row['metric'])}]"
@@ -108,7 +110,7 @@ def write_results_csv(rows: Sequence[Mapping[str, Any]], path: Union[str, pathli
     :param rows: The rows
     :param path: The CSV file
     """
-    columns = ["method", "metric", "n", "mean", "std", "ci_low", "ci_high"]
+    columns = ["method", "metric", "n", "iqm", "mean", "std", "ci_low", "ci_high"]
     write_csv(path, columns, ([csv_value(row[column]) for column in columns] for row in rows))
 
 
@@ -135,7 +137,7 @@ def _description(name: str, kwargs: Mapping[str, Any]) -> str:
 
 def to_markdown(report: Mapping[str, Any]) -> str:
     """
-    The results page: the settings, the methods, the normalisation and one table (mean [95% interval]).
+    The results page: the settings, the methods, the normalisation and one table (IQM [95% interval]).
 
     :param report: A report of :func:`run_benchmark` (``settings``, ``methods``, ``normalization``, ``rows``)
     :return: The Markdown text
@@ -173,7 +175,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         )
         + ".",
         "",
-        f"Cells: mean over seeds [{percent} Student-t interval, mean +- t(n-1) s / sqrt(n)]. Average performance: mean "
+        f"Cells: interquartile mean over seeds [{percent} stratified bootstrap interval, rliable]. Average performance: mean "
         "normalised performance over the tasks at the end; forgetting: performance at the end of a task's last "
         "phase minus at the end, averaged over tasks; adaptation speed: steps until a revisited task is back to "
         f"{settings['adaptation_fraction']:g} of its best earlier performance (mean over the revisits that get there); "

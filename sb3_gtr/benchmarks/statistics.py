@@ -31,13 +31,17 @@ def _rliable() -> tuple[Any, Any]:
     return library, metrics
 
 
-def _interval_estimates(scores: Mapping[str, Any], function: Callable[..., np.ndarray], reps: int, seed: int) -> tuple:
+def _interval_estimates(
+    scores: Mapping[str, Any], function: Callable[..., np.ndarray], reps: int, seed: int, confidence: float = CONFIDENCE
+) -> tuple:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     library, _ = _rliable()
     with warnings.catch_warnings():
         # rliable 1.2 hands arch a RandomState, which arch 7.2 deprecates in favour of a Generator: a library matter
         warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
         return library.get_interval_estimates(
-            scores, function, reps=reps, confidence_interval_size=CONFIDENCE, random_state=np.random.RandomState(seed)
+            scores, function, reps=reps, confidence_interval_size=confidence, random_state=np.random.RandomState(seed)
         )
 
 
@@ -50,18 +54,23 @@ def _scores(name: str, values: Any) -> np.ndarray:
     return array
 
 
-def iqm_intervals(scores: Mapping[str, Any], reps: int = BOOTSTRAP_REPS, seed: int = 0) -> dict[str, dict[str, float]]:
+def iqm_intervals(
+    scores: Mapping[str, Any], reps: int = BOOTSTRAP_REPS, seed: int = 0, confidence: float = CONFIDENCE
+) -> dict[str, dict[str, float]]:
     """
     The IQM of each method's scores over runs and tasks, with its stratified bootstrap interval.
 
     :param scores: Per method, scores of shape ``(n_runs, n_tasks)`` (or ``(n_runs,)`` for one task)
     :param reps: Bootstrap resamples
     :param seed: Seed of the bootstrap
-    :return: Per method, ``iqm``, ``low`` and ``high`` (the :data:`CONFIDENCE` interval) and ``n_runs``
+    :param confidence: Confidence level of the intervals
+    :return: Per method, ``iqm``, ``low`` and ``high`` (the ``confidence`` interval) and ``n_runs``
     """
     _, metrics = _rliable()
     arrays = {name: _scores(name, values) for name, values in scores.items()}
-    point, interval = _interval_estimates(arrays, lambda array: np.array([metrics.aggregate_iqm(array)]), reps, seed)
+    point, interval = _interval_estimates(
+        arrays, lambda array: np.array([metrics.aggregate_iqm(array)]), reps, seed, confidence
+    )
     return {
         name: {
             "iqm": float(point[name][0]),
@@ -99,3 +108,25 @@ def probability_of_improvement(
         }
         for baseline in baselines
     }
+
+
+def mean_band(
+    curves: Any, reps: int = BOOTSTRAP_REPS, seed: int = 0, confidence: float = CONFIDENCE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """
+    The pointwise mean of curves sampled on the same steps (one per run), with a bootstrap interval at every step
+    (runs resampled independently at each step: rliable's stratified bootstrap with the steps as its tasks).
+
+    :param curves: Shape ``(n_runs, n_steps)``, ``n_runs >= 2``
+    :param reps: Bootstrap resamples
+    :param seed: Seed of the bootstrap
+    :param confidence: Confidence level of the band
+    :return: ``mean``, ``low`` and ``high``, each ``(n_steps,)``
+    """
+    array = np.asarray(curves, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"curves must have shape (n_runs, n_steps), got {array.shape}")
+    point, interval = _interval_estimates(
+        {"curves": _scores("curves", array)}, lambda x: x.mean(axis=0), reps, seed, confidence
+    )
+    return point["curves"], interval["curves"][0], interval["curves"][1]
