@@ -29,7 +29,6 @@ from sb3_gtr.continual.tasks import Phase
 from sb3_gtr.networks.simba import SimbaActorCriticPolicy
 
 
-
 def test_methods_share_one_algorithm_and_differ_in_the_trust_region():
     methods = resolve_methods(["ppo", "ppo-kl", "spo", "gtr"])
     assert methods["ppo"] == {"penalty": "none"}
@@ -215,6 +214,17 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
     assert '"sigma": 0.5' in markdown  # GTRPPO's defaults are recorded: `gtr` is defined by them
     assert (tmp_path / "comparison.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "results.json").read_text())["settings"]["algo_kwargs"]["n_steps"] == 100
+    # Every job records the diagnostics of each update (policy shift, gradient norm, entropy, penalty)
+    from sb3_gtr.benchmarks import diagnostics
+
+    shown = diagnostics.main(
+        ["--results-dir", str(tmp_path), "--plot", str(tmp_path / "d.png"), "--output", str(tmp_path / "d.json")]
+    )
+    assert sorted(shown["methods"]) == ["gtr", "ppo"] and shown["skipped"] == []
+    run = diagnostics.load_diagnostics(tmp_path / "gtr" / "seed_0")
+    assert len(run["steps"]) == 1000 // 100 - 1 and np.all(run["ratio_deviation"] > 0) and np.all(run["grad_norm"] > 0)
+    assert np.all(run["penalty"] > 0) and np.all(diagnostics.load_diagnostics(tmp_path / "ppo" / "seed_0")["penalty"] == 0)
+    assert (tmp_path / "d.png").stat().st_size > 10_000 and "roughness" in (tmp_path / "d.json").read_text()
     capsys.readouterr()
 
     # A second invocation skips every finished job and only re-aggregates

@@ -28,6 +28,8 @@ from sb3_gtr.continual.metrics import EvaluationTable
 from sb3_gtr.continual.suites import make_suite
 from sb3_gtr.continual.tasks import Phase
 
+#: The logger's values of every rollout in a job folder (SB3's CSV output format names it so).
+DIAGNOSTICS_FILE = "progress.csv"
 #: Offset of the evaluation seeds from the training seed, so that evaluation never replays training episodes.
 EVAL_SEED_OFFSET = 10_000
 #: Arguments that ``--algo-kwargs`` cannot set: the runner sets them per job.
@@ -172,7 +174,8 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     Takes the job folder's lock first (:func:`~sb3_gtr.benchmarks.runner.lock_job_dir`; held until it returns, or
     until the process ends, however it ends), so that two runners never train into one folder. Then clears the
     folder, trains with a :class:`~sb3_gtr.continual.callbacks.ContinualTaskCallback` writing into it, writes the step
-    count to its ``progress`` file after every rollout, then writes the ``done`` marker last. On an error the
+    count to its ``progress`` file after every rollout and the logger's values of every rollout to ``progress.csv``
+    (:data:`DIAGNOSTICS_FILE`), then writes the ``done`` marker last. On an error the
     traceback goes to ``error.txt`` and the error is raised again.
 
     :param config: The job: ``job_dir``, ``suite``, ``scale``, ``n_cycles``, ``suite_kwargs``, ``method``,
@@ -186,6 +189,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     """
     import torch as th
     from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import VecNormalize
 
     from sb3_gtr.continual.callbacks import ContinualTaskCallback
@@ -224,6 +228,9 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
             if config["normalize_kwargs"] is not None:
                 env = VecNormalize(env, **config["normalize_kwargs"])
             model = build_model(config, env)
+            # The training diagnostics of every rollout (the paper's Section 3: policy shift, gradient norm, entropy,
+            # penalty), read by sb3_gtr.benchmarks.diagnostics
+            model.set_logger(configure(str(directory), ["csv"]))
             callback = ContinualTaskCallback(
                 sequence,
                 eval_freq=config["eval_freq"],
@@ -234,6 +241,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
             start = time.perf_counter()
             model.learn(sequence.total_timesteps, callback=[callback, ProgressFile()])
             wall_time = time.perf_counter() - start
+            model.logger.close()
             env.close()
         except BaseException:
             (directory / "error.txt").write_text(traceback.format_exc())
