@@ -115,6 +115,8 @@ def test_a_method_overrides_the_zoo_hyperparameters_of_its_suite(tmp_path):
 
     argv = ["--suite", "cartpole-reversed", "--zoo-hyperparams", "--scale", "0.01", "--n-cycles", "1", "--seeds", "0"]
     argv += ["--methods", "ppo", "ppo-e2", "--method-kwargs", '{"ppo-e2": {"base": "ppo", "n_epochs": 2}}']
+    # The in-house worker processes (the default, Ray, is tested in test_benchmarks_ray.py)
+    argv += ["--dispatch", "processes"]
     report = continual.main([*argv, "--n-eval-episodes", "1", "--quiet", "--output-dir", str(tmp_path)])
     assert sorted(report["ran"]) == ["ppo-e2/seed_0", "ppo/seed_0"] and report["failed"] == []
     assert "n_epochs" not in report["settings"]["algo_kwargs"] and report["settings"]["algo_kwargs"]["n_steps"] == 32

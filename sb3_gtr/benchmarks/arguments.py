@@ -292,7 +292,44 @@ JOB_ARGUMENTS = (
     "device",
     "jobs",
     "num_threads",
+    "dispatch",
+    "address",
 )
+
+#: The values of ``--dispatch``: Ray tasks (the default), or the in-house worker processes.
+DISPATCHES = ("ray", "processes")
+
+
+def check_dispatch(dispatch: str, address: Optional[str]) -> None:
+    """
+    :param dispatch: ``--dispatch``
+    :param address: ``--address``
+    :raises BadArgument: For a dispatch not in :data:`DISPATCHES`, or an address without Ray
+    """
+    if dispatch not in DISPATCHES:
+        raise BadArgument(f"--dispatch must be one of {', '.join(DISPATCHES)}, got {dispatch!r}")
+    if address is not None and dispatch != "ray":
+        raise BadArgument(f"--address {address} is a Ray cluster's: it needs --dispatch ray, not --dispatch {dispatch}")
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise BadArgument(f"--address must be a Ray cluster address (ray://host:10001, host:6379 or auto), got {address!r}")
+
+
+def dispatcher_of(dispatch: str, address: Optional[str], jobs: int) -> Any:
+    """
+    The dispatcher of :func:`~sb3_gtr.benchmarks.runner.run_jobs` for ``--dispatch`` / ``--address``, started (a
+    local Ray, or connected to the cluster) before any job.
+
+    :raises BadArgument: If Ray is asked for and not installed, or the cluster cannot be reached
+    """
+    from sb3_gtr.benchmarks.ray_dispatch import make_dispatcher
+
+    try:
+        return make_dispatcher(dispatch, address, jobs)
+    except ImportError as error:
+        raise BadArgument(str(error)) from None
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise BadArgument(f"--address {address}: cannot connect to the Ray cluster ({error_text(error)})") from None
+
 
 #: Why ``--num-threads`` defaults to one thread, for the help text.
 NUM_THREADS_HELP = (
@@ -363,6 +400,27 @@ def split_zoo_kwargs(
     return {**shared, **algo_kwargs}, per_method
 
 
+def add_dispatch_arguments(parser: argparse.ArgumentParser) -> None:
+    """
+    Add ``--dispatch`` and ``--address`` (how the jobs run, :func:`dispatcher_of`) to a command line.
+
+    :param parser: The parser
+    """
+    parser.add_argument(
+        "--dispatch",
+        choices=DISPATCHES,
+        default="ray",
+        help="how jobs are run: 'ray' (Ray tasks; a local Ray started for the run unless --address) or 'processes' "
+        "(worker processes of this machine, without Ray)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="address of a running Ray cluster (ray://host:10001, host:6379, or auto); the output folder must be on a "
+        "filesystem every node sees (default: a local Ray)",
+    )
+
+
 def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5) -> None:
     """
     Add the arguments that say how to run the jobs (the suite, its scale, the shared hyperparameters, the policy,
@@ -398,6 +456,7 @@ def add_job_arguments(parser: argparse.ArgumentParser, n_eval_episodes: int = 5)
     parser.add_argument("--n-eval-episodes", type=positive_int, default=n_eval_episodes, help="evaluation episodes per task")
     parser.add_argument("--device", default="cpu", help="torch device of every job")
     parser.add_argument("--jobs", type=positive_int, default=1, help="jobs run at the same time, one process each")
+    add_dispatch_arguments(parser)
     parser.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help=NUM_THREADS_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress display or log lines")
     parser.add_argument(

@@ -26,7 +26,15 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from sb3_gtr.benchmarks.arguments import NUM_THREADS, BadArgument, positive_int, reject_repeats, seed_argument, zoo_settings
+from sb3_gtr.benchmarks.arguments import (
+    NUM_THREADS,
+    BadArgument,
+    add_dispatch_arguments,
+    positive_int,
+    reject_repeats,
+    seed_argument,
+    zoo_settings,
+)
 from sb3_gtr.benchmarks.jobs import load_job
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
 from sb3_gtr.benchmarks.runner import machine_info, read_done
@@ -55,6 +63,8 @@ def run_calibration(
     num_threads: int = NUM_THREADS,
     results_dir: Union[str, pathlib.Path] = RESULTS_DIR,
     verbose: bool = True,
+    dispatch: str = "ray",
+    address: Optional[str] = None,
 ) -> None:
     """
     Train PPO from scratch on each task of a fast suite alone, one job per (task, seed), skipping finished jobs.
@@ -66,6 +76,8 @@ def run_calibration(
     :param num_threads: Torch threads of each job
     :param results_dir: The folder of all calibration runs (``<suite>/<task>/ppo/seed_<n>`` below it)
     :param verbose: Show the progress
+    :param dispatch: How jobs run: ``"ray"`` or ``"processes"`` (see :func:`~sb3_gtr.benchmarks.arguments.dispatcher_of`)
+    :param address: Address of a Ray cluster (``None``: a local Ray)
     """
     from sb3_gtr.benchmarks.continual import run_benchmark
 
@@ -90,6 +102,8 @@ def run_calibration(
             n_eval_episodes=5,
             jobs=jobs,
             num_threads=num_threads,
+            dispatch=dispatch,
+            address=address,
             output_dir=pathlib.Path(results_dir) / suite / task,
             command=" ".join(["python -m sb3_gtr.benchmarks.calibration", *sys.argv[1:]]),
             verbose=verbose,
@@ -247,6 +261,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     run.add_argument("--tasks", nargs="+", choices=list(REVERSAL_TASKS), default=list(REVERSAL_TASKS))
     run.add_argument("--jobs", type=positive_int, default=1, help="jobs run at the same time")
     run.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help="torch threads of each job")
+    add_dispatch_arguments(run)
     run.add_argument("--results-dir", default=str(RESULTS_DIR))
     run.add_argument("--quiet", action="store_true")
     report = commands.add_parser("report", help="write the calibration table the docs include")
@@ -258,7 +273,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             reject_repeats(parser, "--seeds", args.seeds, "each seed is run once per task")
             reject_repeats(parser, "--tasks", args.tasks, "each task is run once per seed")
             run_calibration(
-                args.suite, args.seeds, args.tasks, args.jobs, args.num_threads, args.results_dir, verbose=not args.quiet
+                args.suite,
+                args.seeds,
+                args.tasks,
+                args.jobs,
+                args.num_threads,
+                args.results_dir,
+                verbose=not args.quiet,
+                dispatch=args.dispatch,
+                address=args.address,
             )
         else:
             rows = summarize(args.results_dir)

@@ -67,7 +67,9 @@ from sb3_gtr.benchmarks.arguments import (
     BadArgument,
     add_job_arguments,
     check_count,
+    check_dispatch,
     check_seeds,
+    dispatcher_of,
     interrupted_message,
     job_arguments,
     json_argument,
@@ -274,6 +276,8 @@ def run_benchmark(
     device: str = "cpu",
     jobs: int = 1,
     num_threads: int = NUM_THREADS,
+    dispatch: str = "ray",
+    address: Optional[str] = None,
     output_dir: Optional[Union[str, pathlib.Path]] = None,
     force: bool = False,
     confidence: float = CONFIDENCE,
@@ -311,6 +315,9 @@ def run_benchmark(
     :param n_eval_episodes: Evaluation episodes per task
     :param device: Torch device of every job
     :param jobs: Jobs run at the same time, each in its own process
+    :param dispatch: How jobs run: ``"ray"`` (Ray tasks, see :mod:`~sb3_gtr.benchmarks.ray_dispatch`) or
+        ``"processes"`` (this machine's worker processes, without Ray)
+    :param address: Address of a Ray cluster (``None``: a local Ray started for the run)
     :param num_threads: Torch threads of each job (see :data:`~sb3_gtr.benchmarks.arguments.NUM_THREADS` for why one)
     :param output_dir: Output folder (``None``: ``results/<suite>``)
     :param force: Rerun finished jobs too
@@ -328,6 +335,7 @@ def run_benchmark(
     if suite not in SUITES:
         raise BadArgument(f"Unknown suite {suite!r} (--suite), available suites: {', '.join(sorted(SUITES))}")
     check_count("--jobs", jobs)
+    check_dispatch(dispatch, address)
     seeds = check_seeds(seeds)
     methods = list(CONTINUAL_METHODS) if methods is None else list(methods)
     resolved = resolve_methods(methods, method_kwargs)
@@ -395,6 +403,8 @@ def run_benchmark(
         len(skipped) + len(busy),
         verbose,
         not force,
+        # Ray is started (or the cluster reached) only when there is something to run
+        dispatcher=dispatcher_of(dispatch, address, jobs) if pending else None,
     )
     outcome["busy"] = busy + outcome["busy"]
 

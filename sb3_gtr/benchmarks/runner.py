@@ -426,10 +426,12 @@ def run_jobs(
     n_finished: int,
     verbose: bool,
     keep_done: bool = True,
+    dispatcher: Optional[Callable[..., Any]] = None,
 ) -> dict[str, list[str]]:
     """
-    Run the jobs, ``n_jobs`` at a time, each in a fresh interpreter in its own process group (a :class:`Worker`: no
-    state leaks from one job into the next), with a progress display fed by each job's ``progress`` file.
+    Run the jobs, ``n_jobs`` at a time, each in a fresh interpreter (a :class:`Worker` in its own process group, or a
+    Ray task: no state leaks from one job into the next), with a progress display fed by each job's ``progress``
+    file.
 
     On ``SIGINT`` or ``SIGTERM`` every running worker's group is stopped (``SIGTERM``, then ``SIGKILL``) before
     :class:`Interrupted` is raised: no worker outlives the runner, the unfinished jobs have no ``done`` marker (a rerun
@@ -443,11 +445,15 @@ def run_jobs(
     :param n_finished: Jobs already done, for the overall bar
     :param verbose: Show the progress and a line per finished job
     :param keep_done: Passed to ``function`` (``False`` with ``--force``)
+    :param dispatcher: Starts a job, ``dispatcher(function, config, keep_done=...)``, returning a handle with the
+        interface of :class:`Worker` (:class:`~sb3_gtr.benchmarks.ray_dispatch.RayDispatcher`: Ray tasks); ``None``:
+        a :class:`Worker` per job
     :return: ``ran``, ``failed`` and ``busy`` (jobs whose folder another process holds), as ``method/seed_<s>``
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    start = Worker if dispatcher is None else dispatcher
     ran: list[str] = []
     failed: list[str] = []
     busy: list[str] = []
@@ -463,7 +469,7 @@ def run_jobs(
                 while queue and len(running) < n_jobs:
                     guard.check()
                     config = queue.pop(0)
-                    running[Worker(function, config, keep_done=keep_done)] = config
+                    running[start(function, config, keep_done=keep_done)] = config
                 guard.sleep(0.5)
                 for worker, config in list(running.items()):
                     name = f"{config['method']}/seed_{config['seed']}"

@@ -45,7 +45,9 @@ from sb3_gtr.benchmarks.arguments import (
     NUM_THREADS,
     BadArgument,
     add_job_arguments,
+    check_dispatch,
     check_seeds,
+    dispatcher_of,
     error_text,
     interrupted_message,
     job_arguments,
@@ -263,6 +265,8 @@ def run_sweep(
     device: str = "cpu",
     jobs: int = 1,
     num_threads: int = NUM_THREADS,
+    dispatch: str = "ray",
+    address: Optional[str] = None,
     n_startup_trials: int = 5,
     sampler_seed: int = 0,
     storage: Optional[str] = None,
@@ -295,6 +299,9 @@ def run_sweep(
     :param n_eval_episodes: Evaluation episodes per task
     :param device: Torch device of every job
     :param jobs: Jobs (seeds of a trial) run at the same time, each in its own process
+    :param dispatch: How jobs run: ``"ray"`` (Ray tasks, see :mod:`~sb3_gtr.benchmarks.ray_dispatch`) or
+        ``"processes"`` (this machine's worker processes, without Ray)
+    :param address: Address of a Ray cluster (``None``: a local Ray started for the run)
     :param num_threads: Torch threads of each job (see :data:`~sb3_gtr.benchmarks.arguments.NUM_THREADS` for why one)
     :param n_startup_trials: Random trials after the defaults' trial, before TPE
     :param sampler_seed: Seed of the Optuna sampler
@@ -328,6 +335,7 @@ def run_sweep(
     if not is_int(sampler_seed) or not 0 <= sampler_seed <= MAX_SAMPLER_SEED:
         raise BadArgument(f"--sampler-seed must be an integer in [0, {MAX_SAMPLER_SEED}], got {sampler_seed!r}")
     seeds = check_seeds(seeds)
+    check_dispatch(dispatch, address)
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         # An empty name used to fall back to the default study silently, resuming (or mixing into) another sweep.
         raise BadArgument(f"--study-name must be a non-empty name, got {study_name!r} (leave it out for gtr-sweep-{suite})")
@@ -387,7 +395,10 @@ def run_sweep(
         if verbose:
             print(message, flush=True)
 
+    dispatcher = None
+
     def run(method: str, kwargs: dict[str, Any], folder: pathlib.Path) -> list[pathlib.Path]:
+        nonlocal dispatcher
         directories, pending = [], []
         for seed in seeds:
             directory = folder / f"seed_{seed}"
@@ -402,8 +413,16 @@ def run_sweep(
                     "for it to finish, or give this sweep another --output-dir"
                 )
             pending.append(config)
+        if pending and dispatcher is None:
+            dispatcher = dispatcher_of(dispatch, address, jobs)
         outcome = run_jobs(
-            run_job, pending, min(jobs, max(1, len(pending))), sequence.total_timesteps, len(seeds) - len(pending), verbose
+            run_job,
+            pending,
+            min(jobs, max(1, len(pending))),
+            sequence.total_timesteps,
+            len(seeds) - len(pending),
+            verbose,
+            dispatcher=dispatcher,
         )
         if outcome["failed"]:
             raise SweepError(f"Jobs failed: {outcome['failed']} (see error.txt in {folder})")
