@@ -94,3 +94,21 @@ def test_bad_dispatch_arguments_are_refused_before_any_job(tmp_path, capsys):
         continual.main(["--suite", "flip", "--dispatch", "processes", "--address", "auto", "--output-dir", str(tmp_path)])
     assert "needs --dispatch ray" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_parallel_efficiency_is_measured_against_one_job_at_a_time(tmp_path):
+    from sb3_gtr.benchmarks import parallel
+
+    # The in-house processes: the same runner loop as Ray's, without two cold starts of Ray in a test
+    argv = ["--suite", "cartpole-reversed", "--scale", "0.01", "--runs", "2", "--jobs", "1", "2", "--dispatch", "processes"]
+    report = parallel.main([*argv, "--output", str(tmp_path / "parallel")])
+    one, two = report["measurements"]
+    assert (one["jobs"], two["jobs"]) == (1, 2) and len(one["job_wall_times_s"]) == 2
+    row = report["rows"][1]
+    # efficiency = T(1) / (n T(n)), from the measured wall times
+    assert row["efficiency"] == pytest.approx(one["wall_time_s"] / (2 * two["wall_time_s"]))
+    assert report["rows"][0]["efficiency"] == pytest.approx(1.0)
+    assert "efficiency" in (tmp_path / "parallel.rst").read_text()
+    assert json.loads((tmp_path / "parallel.json").read_text())["machine"]["cpu_count"] >= 1
+    with pytest.raises(SystemExit):
+        parallel.main(["--jobs", "2"])  # nothing to compare with
