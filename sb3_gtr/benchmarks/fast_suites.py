@@ -105,14 +105,21 @@ def suite_report(
     results_dir: Union[str, pathlib.Path] = RESULTS_DIR,
     calibration_dir: Union[str, pathlib.Path] = calibration.RESULTS_DIR,
     reps: int = 2_000,
+    methods: Sequence[str] = METHODS,
+    compared: str = COMPARED,
+    references: Optional[tuple[Sequence[Optional[float]], Sequence[Optional[float]]]] = None,
 ) -> Optional[dict[str, Any]]:
     """
     :param suite: A fast suite
     :param results_dir: The folder of the comparison runs (``<suite>/<method>/seed_<n>`` below it)
     :param calibration_dir: The folder of the calibration runs
     :param reps: Bootstrap resamples
-    :return: The suite's runs, the IQM intervals of each score per method and GTR's probabilities of improvement
-        (methods with fewer than 2 finished runs left out); ``None`` if no method has 2
+    :param methods: The methods (folder names)
+    :param compared: The method whose probability of improvement over each other one is reported
+    :param references: The AUC's normalisation, ``(reference_min, reference_max)`` per task (``None``: the worst and
+        best evaluation of the runs reported; pass the main comparison's to compare ablation cells with it)
+    :return: The suite's runs, the IQM intervals of each score per method and the compared method's probabilities of
+        improvement (methods with fewer than 2 finished runs left out); ``None`` if no method has 2
     """
     from_scratch = calibration.from_scratch_steps(calibration.summarize(calibration_dir), suite)
     if any(value is None for value in from_scratch):
@@ -121,13 +128,15 @@ def suite_report(
         method: [
             job_dir for job_dir in sorted((pathlib.Path(results_dir) / suite / method).glob("seed_*")) if read_done(job_dir)
         ]
-        for method in METHODS
+        for method in methods
     }
     job_dirs = {method: dirs for method, dirs in job_dirs.items() if len(dirs) >= 2}
     if not job_dirs:
         return None
     # The AUC's normalisation, shared by every run of the suite: the worst and best evaluation of any of them
-    reference_min, reference_max = shared_references([load_job(d)[0] for dirs in job_dirs.values() for d in dirs])
+    if references is None:
+        references = shared_references([load_job(d)[0] for dirs in job_dirs.values() for d in dirs])
+    reference_min, reference_max = references
     reference_curves = calibration.reference_curves(suite, reference_min, reference_max, calibration_dir)
     runs = {
         method: [run_scores(job_dir, from_scratch, reference_min, reference_max, reference_curves) for job_dir in dirs]
@@ -135,6 +144,7 @@ def suite_report(
     }
     report: dict[str, Any] = {
         "suite": suite,
+        "compared": compared,
         "from_scratch_steps": from_scratch,
         "auc_references": {"min": reference_min, "max": reference_max},
         "runs": runs,
@@ -145,10 +155,10 @@ def suite_report(
         if any(value is None for method_values in values.values() for value in method_values):
             continue  # forward transfer without a reference
         entry: dict[str, Any] = {"higher_is_better": higher_is_better, "iqm": iqm_intervals(values, reps=reps)}
-        if COMPARED in values and len(values) > 1:
+        if compared in values and len(values) > 1:
             signed = {method: np.asarray(value) * (1 if higher_is_better else -1) for method, value in values.items()}
-            baselines = [method for method in values if method != COMPARED]
-            entry["probability_of_improvement"] = probability_of_improvement(signed, COMPARED, baselines, reps=reps)
+            baselines = [method for method in values if method != compared]
+            entry["probability_of_improvement"] = probability_of_improvement(signed, compared, baselines, reps=reps)
         report["scores"][score] = entry
     return report
 
@@ -207,7 +217,7 @@ def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.P
                 poi_rows.append(
                     [
                         score.replace("_", " "),
-                        f"{COMPARED} over {baseline}",
+                        f"{report.get('compared', COMPARED)} over {baseline}",
                         f"{value['probability']:.2f}",
                         f"[{value['low']:.2f}, {value['high']:.2f}]",
                     ]

@@ -1,0 +1,300 @@
+"""
+The paper's ablations on the fast continual suites: one argument varied at a time, for every method it applies to,
+scored for plasticity like the main comparison (:mod:`~sb3_gtr.benchmarks.fast_suites`) and aggregated with rliable.
+
+An *axis* (:data:`AXES`) names the variants of one argument (``n_epochs`` 4, 10, 20, 30; ``clip_range`` 0.5 or no
+clipping; ``sigma``; ...) and the methods they apply to. A cell is one variant of one method, a method of the
+continual benchmark named ``<method>-<variant>`` (``gtr-e30``: GTR with ``n_epochs=30``) whose runs lie in
+``results/ablations/<axis>/<suite>/<method>-<variant>``. A variant equal to the suite's own setting (its zoo entry's
+``n_epochs``, say) is not run again: its cell is the main comparison's runs (``results/fast/<suite>/<method>``).
+The area under the curve is normalised by the main comparison's references, so that cells compare with each other.
+
+Usage::
+
+    python -m sb3_gtr.benchmarks.ablations run --axis epochs --suite cartpole-reversed --seeds 0 1 2 3 4 --jobs 2
+    python -m sb3_gtr.benchmarks.ablations report --axis epochs  # docs/benchmarks/ablation_epochs.json, .rst, plots
+"""
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import sys
+from collections.abc import Sequence
+from typing import Any, Optional, Union
+
+from sb3_gtr.benchmarks import calibration, fast_suites
+from sb3_gtr.benchmarks.arguments import (
+    NUM_THREADS,
+    BadArgument,
+    add_dispatch_arguments,
+    positive_int,
+    reject_repeats,
+    seed_argument,
+    zoo_settings,
+)
+from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
+from sb3_gtr.benchmarks.runner import machine_info
+from sb3_gtr.continual.plotting import agg_figure
+from sb3_gtr.continual.suites import REVERSAL_SUITES
+
+RESULTS_DIR = pathlib.Path("results") / "ablations"
+DOCS_DIR = pathlib.Path("docs") / "benchmarks"
+PLOTS_DIR = pathlib.Path("docs") / "_static"
+#: Evaluations per phase, as in the main comparison (its ``--eval-freq`` is a twentieth of a phase).
+EVALS_PER_PHASE = 20
+ALL_METHODS = fast_suites.METHODS
+
+
+@dataclasses.dataclass(frozen=True)
+class Axis:
+    """
+    One ablation: variants of GTRPPO keyword arguments, applied to some methods.
+
+    :param name: Name of the axis (its folder and files)
+    :param label: What the axis varies, for tables and plots
+    :param variants: Per variant name (the method's suffix), the keyword arguments it sets
+    :param methods: The methods it applies to
+    :param suite_variant: The zoo hyperparameter whose value picks the variant equal to the suite's own setting
+        (``None``: every variant differs from the main comparison)
+    """
+
+    name: str
+    label: str
+    variants: dict[str, dict[str, Any]]
+    methods: tuple[str, ...] = ALL_METHODS
+    suite_variant: Optional[str] = None
+
+    def default_variant(self, suite: str) -> Optional[str]:
+        """:return: The variant that is the suite's own setting (the main comparison's cell), ``None`` if none"""
+        if self.suite_variant is None:
+            return None
+        value = zoo_settings(suite)["algo_kwargs"].get(self.suite_variant)
+        return next((name for name, kwargs in self.variants.items() if kwargs.get(self.suite_variant) == value), None)
+
+
+#: The ablations of issue 11, after the paper's Section 5 and Figure 9.
+AXES: dict[str, Axis] = {
+    axis.name: axis
+    for axis in (
+        Axis("epochs", "n_epochs", {f"e{n}": {"n_epochs": n} for n in (4, 10, 20, 30)}, suite_variant="n_epochs"),
+        Axis("clip", "clipping", {"clip0.5": {"clip_range": 0.5}, "noclip": {"clip_surrogate": False}}),
+        Axis("sigma", "sigma", {f"s{s:g}": {"sigma": s} for s in (0.1, 0.25, 1.0)}, methods=("gtr",)),
+        Axis(
+            "anchor",
+            "anchor",
+            {"nomix": {"mixture_anchor": False}, "window1": {"anchor_window": 1}, "coef1": {"penalty_coef": 1.0}},
+            methods=("gtr",),
+        ),
+        Axis("kl", "KL coefficient", {f"b{b:g}": {"penalty_coef": b} for b in (0.1, 0.3, 3.0, 10.0)}, methods=("ppo-kl",)),
+    )
+}
+
+
+def cell_method(method: str, variant: str) -> str:
+    """:return: The name of a cell's method, ``<method>-<variant>``"""
+    return f"{method}-{variant}"
+
+
+def eval_freq(suite: str) -> int:
+    """:return: The main comparison's evaluation interval of a suite: a twentieth of a phase, at least a rollout"""
+    from sb3_gtr.continual.suites import make_suite
+
+    settings = zoo_settings(suite)
+    return max(calibration.rollout_size(settings), make_suite(suite).task_timesteps(0) // EVALS_PER_PHASE)
+
+
+def run_axis(
+    axis: str,
+    suite: str,
+    seeds: Sequence[int],
+    jobs: int = 1,
+    num_threads: int = NUM_THREADS,
+    results_dir: Union[str, pathlib.Path] = RESULTS_DIR,
+    dispatch: str = "ray",
+    address: Optional[str] = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """
+    Run every cell of an axis on a suite that is not the main comparison's, skipping finished jobs.
+
+    :return: The continual benchmark's report of the run
+    """
+    from sb3_gtr.benchmarks.continual import run_benchmark
+
+    if axis not in AXES:
+        raise BadArgument(f"Unknown --axis {axis!r}: axes are {', '.join(AXES)}")
+    if suite not in REVERSAL_SUITES:
+        raise BadArgument(f"--suite: {suite!r} is not a fast suite; fast suites: {', '.join(REVERSAL_SUITES)}")
+    spec = AXES[axis]
+    default = spec.default_variant(suite)
+    variants = [name for name in spec.variants if name != default]
+    method_kwargs = {
+        cell_method(method, variant): {"base": method, **spec.variants[variant]}
+        for variant in variants
+        for method in spec.methods
+    }
+    settings = zoo_settings(suite)
+    return run_benchmark(
+        suite,
+        methods=list(method_kwargs),
+        seeds=seeds,
+        method_kwargs=method_kwargs,
+        zoo_algo_kwargs=settings["algo_kwargs"],
+        policy=settings["policy"],
+        policy_kwargs=settings["policy_kwargs"],
+        n_envs=settings["n_envs"],
+        normalize=settings["normalize"],
+        eval_freq=eval_freq(suite),
+        n_eval_episodes=5,
+        jobs=jobs,
+        num_threads=num_threads,
+        dispatch=dispatch,
+        address=address,
+        output_dir=pathlib.Path(results_dir) / axis / suite,
+        command=" ".join(["python -m sb3_gtr.benchmarks.ablations", *sys.argv[1:]]),
+        verbose=verbose,
+    )
+
+
+def axis_report(
+    axis: str,
+    suite: str,
+    results_dir: Union[str, pathlib.Path] = RESULTS_DIR,
+    main_dir: Union[str, pathlib.Path] = fast_suites.RESULTS_DIR,
+    calibration_dir: Union[str, pathlib.Path] = calibration.RESULTS_DIR,
+    reps: int = 2_000,
+) -> Optional[dict[str, Any]]:
+    """
+    :return: Per variant with runs, the :func:`~sb3_gtr.benchmarks.fast_suites.suite_report` of its cells, GTR's
+        probabilities of improvement over the other methods at the same variant; ``None`` without any cell of 2 runs
+    """
+    spec = AXES[axis]
+    main = fast_suites.suite_report(suite, main_dir, calibration_dir, reps=reps)
+    references = None if main is None else (main["auc_references"]["min"], main["auc_references"]["max"])
+    default = spec.default_variant(suite)
+    compared = "gtr" if "gtr" in spec.methods else spec.methods[0]
+    cells = {}
+    for variant in spec.variants:
+        if variant == default:
+            report = main
+        else:
+            methods = [cell_method(method, variant) for method in spec.methods]
+            report = fast_suites.suite_report(
+                suite,
+                pathlib.Path(results_dir) / axis,
+                calibration_dir,
+                reps=reps,
+                methods=methods,
+                compared=cell_method(compared, variant),
+                references=references,
+            )
+        if report is not None:
+            cells[variant] = {"main_comparison": variant == default, **report}
+    if not cells:
+        return None
+    return {"axis": axis, "suite": suite, "label": spec.label, "default_variant": default, "cells": cells}
+
+
+def _base(method: str, variant: str) -> str:
+    suffix = "-" + variant
+    return method[: -len(suffix)] if method.endswith(suffix) else method
+
+
+def plot_axis(report: dict[str, Any], path: Union[str, pathlib.Path], score: str = "relearning_cost") -> None:
+    """The IQM of a score per variant and method, with its 95% interval."""
+    spec = AXES[report["axis"]]
+    variants = list(report["cells"])
+    with agg_figure(path, (1.6 * len(variants) + 3, 3.6)) as figure:
+        axes = figure.subplots()
+        width = 0.8 / len(spec.methods)
+        for index, method in enumerate(spec.methods):
+            xs, ys, errors = [], [], [[], []]
+            for position, variant in enumerate(variants):
+                iqm = report["cells"][variant]["scores"].get(score, {}).get("iqm", {})
+                name = method if report["cells"][variant]["main_comparison"] else cell_method(method, variant)
+                if name in iqm:
+                    xs.append(position + (index - (len(spec.methods) - 1) / 2) * width)
+                    ys.append(iqm[name]["iqm"])
+                    errors[0].append(iqm[name]["iqm"] - iqm[name]["low"])
+                    errors[1].append(iqm[name]["high"] - iqm[name]["iqm"])
+            axes.errorbar(xs, ys, yerr=errors, fmt="o", color=f"C{index}", label=method, capsize=3)
+        labels = [variant + (" (suite's)" if report["cells"][variant]["main_comparison"] else "") for variant in variants]
+        axes.set_xticks(range(len(variants)), labels)
+        axes.set_xlabel(report["label"])
+        axes.set_ylabel(score.replace("_", " ") + " (IQM, 95% CI)")
+        axes.set_title(f"{report['suite']}: {report['label']}")
+        axes.legend(fontsize=8)
+
+
+def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.Path]) -> None:
+    """Write ``<prefix>.json`` (every run and score) and ``<prefix>.rst`` (the tables the docs include)."""
+    prefix = pathlib.Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    prefix.with_suffix(".json").write_text(json.dumps({"machine": machine_info(), "suites": list(reports)}, indent=2) + "\n")
+    lines: list[str] = []
+    for report in reports:
+        title = f"``{report['suite']}``: {report['label']}"
+        lines += [title, "~" * len(title), ""]
+        header = ["variant", "method", "seeds", "re-learning cost", "solved switches", "AUC current task", "P(GTR better)"]
+        cells = []
+        for variant, cell in report["cells"].items():
+            scores = cell["scores"]
+            for method, runs in cell["runs"].items():
+                base = _base(method, variant)
+                poi = scores["relearning_cost"].get("probability_of_improvement", {}).get(method)
+                row = [variant + (" (suite's)" if cell["main_comparison"] else ""), base, str(len(runs))]
+                for score in ("relearning_cost", "solved_switches", "auc_current_task"):
+                    value = scores[score]["iqm"][method]
+                    row.append(f"{fixed(value['iqm'], 2)} [{fixed(value['low'], 2)}, {fixed(value['high'], 2)}]")
+                row.append("-" if poi is None else f"{poi['probability']:.2f} [{poi['low']:.2f}, {poi['high']:.2f}]")
+                cells.append(row)
+        lines += [*rst_simple_table(header, cells), ""]
+    prefix.with_suffix(".rst").write_text("\n".join(lines))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sb3_gtr.benchmarks.ablations", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the cells of an axis on a fast suite")
+    run.add_argument("--axis", required=True, choices=list(AXES))
+    run.add_argument("--suite", required=True, choices=list(REVERSAL_SUITES))
+    run.add_argument("--seeds", nargs="+", type=seed_argument, default=list(range(5)), help="seeds (default: 0 to 4)")
+    run.add_argument("--jobs", type=positive_int, default=1, help="jobs run at the same time")
+    run.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help="torch threads of each job")
+    run.add_argument("--results-dir", default=str(RESULTS_DIR))
+    run.add_argument("--quiet", action="store_true")
+    add_dispatch_arguments(run)
+    report = commands.add_parser("report", help="write an axis' tables and plots")
+    report.add_argument("--axis", required=True, choices=list(AXES))
+    report.add_argument("--results-dir", default=str(RESULTS_DIR))
+    report.add_argument("--main-dir", default=str(fast_suites.RESULTS_DIR), help="the main comparison's runs")
+    report.add_argument("--calibration-dir", default=str(calibration.RESULTS_DIR))
+    report.add_argument("--output", default=None, help="path of the .json and .rst files (default: docs/benchmarks)")
+    report.add_argument("--plots-dir", default=str(PLOTS_DIR))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            reject_repeats(parser, "--seeds", args.seeds, "each seed is one job per cell")
+            run_axis(args.axis, args.suite, args.seeds, args.jobs, args.num_threads, args.results_dir, args.dispatch,
+                     args.address, verbose=not args.quiet)  # fmt: skip
+            return 0
+        reports = [
+            found
+            for suite in REVERSAL_SUITES
+            if (found := axis_report(args.axis, suite, args.results_dir, args.main_dir, args.calibration_dir))
+        ]
+    except (BadArgument, ValueError) as error:
+        parser.error(str(error))
+    if not reports:
+        parser.error(f"--results-dir: no cell of axis {args.axis!r} with 2 finished runs in {args.results_dir}")
+    prefix = args.output if args.output is not None else DOCS_DIR / f"ablation_{args.axis}"
+    write_report(reports, prefix)
+    for found in reports:
+        plot_axis(found, pathlib.Path(args.plots_dir) / f"ablation_{args.axis}_{found['suite']}.png")
+    print(pathlib.Path(prefix).with_suffix(".rst").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The ablations: cells named after their variant, the suite's own setting taken from the main comparison, one
+normalisation for every cell, and the report's tables and plot."""
+
+import json
+
+import pytest
+from test_benchmarks_fast_suites import SUITE, calibration_runs, continual_run
+
+from sb3_gtr.benchmarks import ablations
+
+
+def test_the_suites_own_setting_is_the_main_comparisons_cell():
+    epochs = ablations.AXES["epochs"]
+    # cartpole-reversed's zoo entry trains 20 epochs per rollout, inverted-pendulum-reversed's 10
+    assert epochs.default_variant("cartpole-reversed") == "e20"
+    assert epochs.default_variant("inverted-pendulum-reversed") == "e10"
+    assert ablations.AXES["clip"].default_variant("cartpole-reversed") is None
+    assert ablations.cell_method("gtr", "e30") == "gtr-e30"
+    assert ablations.eval_freq("cartpole-reversed") == 2560 and ablations.eval_freq("pendulum-reversed") == 4096
+
+
+def test_axis_report_compares_gtr_with_each_method_at_the_same_variant(tmp_path):
+    calibration_runs(tmp_path / "calibration")
+    for seed in range(4):
+        continual_run(tmp_path / "fast", "ppo", seed, evals_to_solve=8)  # the suite's own n_epochs (20)
+        continual_run(tmp_path / "fast", "gtr", seed, evals_to_solve=8)
+        continual_run(tmp_path / "ablations" / "epochs", "ppo-e30", seed, evals_to_solve=8)
+        continual_run(tmp_path / "ablations" / "epochs", "gtr-e30", seed, evals_to_solve=2)
+    report = ablations.axis_report(
+        "epochs", SUITE, tmp_path / "ablations", tmp_path / "fast", tmp_path / "calibration", reps=200
+    )
+    assert list(report["cells"]) == ["e20", "e30"]  # variants without runs are left out
+    main, high = report["cells"]["e20"], report["cells"]["e30"]
+    assert main["main_comparison"] and not high["main_comparison"] and list(high["runs"]) == ["ppo-e30", "gtr-e30"]
+    cost = high["scores"]["relearning_cost"]
+    assert cost["iqm"]["gtr-e30"]["iqm"] == pytest.approx(0.5) and cost["iqm"]["ppo-e30"]["iqm"] == pytest.approx(2.0)
+    assert cost["probability_of_improvement"]["ppo-e30"]["probability"] == pytest.approx(1.0)
+    # One normalisation of the AUC for every cell: the main comparison's
+    assert high["auc_references"] == main["auc_references"]
+    assert main["scores"]["relearning_cost"]["probability_of_improvement"]["ppo"]["probability"] == pytest.approx(0.5)
+
+    ablations.write_report([report], tmp_path / "ablation_epochs")
+    table = (tmp_path / "ablation_epochs.rst").read_text()
+    assert "e20 (suite's)" in table and "e30" in table and "1.00 [1.00, 1.00]" in table
+    assert json.loads((tmp_path / "ablation_epochs.json").read_text())["suites"][0]["axis"] == "epochs"
+    ablations.plot_axis(report, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 10_000
+
+
+def test_unknown_axis_or_suite_is_refused_before_any_job(capsys):
+    with pytest.raises(SystemExit):
+        ablations.main(["run", "--axis", "epochs", "--suite", "flip"])
+    assert "invalid choice: 'flip'" in capsys.readouterr().err
+    with pytest.raises(ablations.BadArgument, match="Unknown --axis 'lr'"):
+        ablations.run_axis("lr", "cartpole-reversed", [0])
