@@ -39,6 +39,9 @@ def test_axis_report_compares_gtr_with_each_method_at_the_same_variant(tmp_path)
     assert high["auc_references"] == main["auc_references"]
     assert main["scores"]["relearning_cost"]["probability_of_improvement"]["ppo"]["probability"] == pytest.approx(0.5)
 
+    # A suite with the main comparison's runs only has nothing of the axis to report
+    assert ablations.axis_report("clip", SUITE, tmp_path / "ablations", tmp_path / "fast", tmp_path / "calibration") is None
+
     ablations.write_report([report], tmp_path / "ablation_epochs")
     table = (tmp_path / "ablation_epochs.rst").read_text()
     assert "e20 (suite's)" in table and "e30" in table and "1.00 [1.00, 1.00]" in table

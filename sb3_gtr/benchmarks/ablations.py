@@ -168,6 +168,7 @@ def axis_report(
     """
     :return: Per variant with runs, the :func:`~sb3_gtr.benchmarks.fast_suites.suite_report` of its cells, GTR's
         probabilities of improvement over the other methods at the same variant; ``None`` without any cell of 2 runs
+        besides the main comparison's
     """
     spec = AXES[axis]
     main = fast_suites.suite_report(suite, main_dir, calibration_dir, reps=reps)
@@ -191,8 +192,8 @@ def axis_report(
             )
         if report is not None:
             cells[variant] = {"main_comparison": variant == default, **report}
-    if not cells:
-        return None
+    if not any(not cell["main_comparison"] for cell in cells.values()):
+        return None  # the main comparison alone: nothing of this axis has run on the suite
     return {"axis": axis, "suite": suite, "label": spec.label, "default_variant": default, "cells": cells}
 
 
