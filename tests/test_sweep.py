@@ -147,3 +147,19 @@ def test_an_interrupted_trial_is_retried_with_its_parameters_in_its_folder():
     again = study.ask()
     assert again.user_attrs["folder"] == "trial_1" and folder_of(again) == "trial_1"
     assert sample_sweep_params(again, n_epochs=4) == raw
+
+
+def test_the_sweep_takes_the_zoo_hyperparameters_as_defaults_of_its_searched_arguments(tmp_path):
+    # The suite's zoo entry sets clip_range, which the sweep searches: a default of every trial, not a clash
+    from sb3_gtr.benchmarks.arguments import zoo_settings
+
+    zoo = zoo_settings("cartpole-reversed")["algo_kwargs"]
+    assert zoo["clip_range"] == 0.2
+    with pytest.raises(BadArgument, match="--algo-kwargs cannot set \\['clip_range'\\]"):
+        sweep.run_sweep("cartpole-reversed", seeds=[0], algo_kwargs={"clip_range": 0.3}, output_dir=tmp_path)
+    # Past the clash check, the run stops at the study, opened before anything trains (here: another objective's)
+    kwargs = {"scale": 0.01, "n_cycles": 1, "zoo_algo_kwargs": zoo, "n_envs": 8, "n_eval_episodes": 1}
+    open_study(None, "gtr-sweep-cartpole-reversed", optuna.samplers.RandomSampler(seed=0), tmp_path, {"objective": "x"})
+    with pytest.raises(BadArgument, match="was run with other settings"):
+        sweep.run_sweep("cartpole-reversed", seeds=[0], output_dir=tmp_path, **kwargs)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["study.db"]  # nothing trained
