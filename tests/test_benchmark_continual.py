@@ -225,6 +225,7 @@ def test_runner_writes_results_and_resumes(tmp_path, capsys):
     assert len(run["steps"]) == 1000 // 100 - 1 and np.all(run["ratio_deviation"] > 0) and np.all(run["grad_norm"] > 0)
     assert np.all(run["penalty"] > 0) and np.all(diagnostics.load_diagnostics(tmp_path / "ppo" / "seed_0")["penalty"] == 0)
     assert (tmp_path / "d.png").stat().st_size > 10_000 and "roughness" in (tmp_path / "d.json").read_text()
+    assert "roughness (run / phase 1)" in (tmp_path / "d.rst").read_text()
     capsys.readouterr()
 
     # A second invocation skips every finished job and only re-aggregates

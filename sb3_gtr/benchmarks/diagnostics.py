@@ -26,7 +26,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from sb3_gtr.benchmarks.jobs import DIAGNOSTICS_FILE, load_job
-from sb3_gtr.benchmarks.reports import without_nan
+from sb3_gtr.benchmarks.reports import fixed, rst_simple_table, without_nan
 from sb3_gtr.benchmarks.runner import machine_info
 from sb3_gtr.continual.plotting import agg_figure
 from sb3_gtr.continual.tasks import Phase
@@ -161,7 +161,8 @@ def report(
     :param seed: The seed shown
     :param methods: The methods (``None``: every sub-folder with a finished job of that seed holding diagnostics)
     :param plot: The image file (``None``: no plot)
-    :param output: The JSON file of the summary (``None``: not written)
+    :param output: The JSON file of the summary, with the table of :func:`write_table` beside it (same name, ``.rst``;
+        ``None``: neither is written)
     :return: ``seed``, ``methods`` (per method, :func:`summarize_run`) and ``skipped`` (methods without diagnostics)
     """
     results_dir = pathlib.Path(results_dir)
@@ -184,7 +185,33 @@ def report(
     if output is not None:
         pathlib.Path(output).parent.mkdir(parents=True, exist_ok=True)
         pathlib.Path(output).write_text(json.dumps(without_nan({**result, "machine": machine_info()}), indent=2) + "\n")
+        write_table(result, pathlib.Path(output).with_suffix(".rst"))
     return result
+
+
+def write_table(result: Mapping[str, Any], path: Union[str, pathlib.Path]) -> None:
+    """
+    Write the summary of :func:`report` as the reStructuredText table the docs include: per method, the mean and the
+    roughness of every series, over the run and in its first phase (before any switch).
+
+    :param result: Of :func:`report`
+    :param path: The ``.rst`` file
+    """
+    header = ["method"]
+    for name in SERIES:
+        header += [f"{name.replace('_', ' ')} mean", "roughness (run / phase 1)"]
+    rows = []
+    for method, summary in result["methods"].items():
+        row = [method]
+        for name in SERIES:
+            if name not in summary:
+                row += ["-", "-"]
+                continue
+            values = summary[name]
+            first = values["phases"][0]["roughness"] if values["phases"] else math.nan
+            row += [f"{values['mean']:.3g}", f"{fixed(values['roughness'], 2)} / {fixed(first, 2)}"]
+        rows.append(row)
+    pathlib.Path(path).write_text("\n".join(rst_simple_table(header, rows)) + "\n")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
