@@ -73,7 +73,7 @@ class Axis:
         return next((name for name, kwargs in self.variants.items() if kwargs.get(self.suite_variant) == value), None)
 
 
-#: The ablations of issue 11, after the paper's Section 5 and Figure 9.
+#: The ablations of issue 11, after the paper's Section 5 and Figure 9, and an entropy bonus.
 AXES: dict[str, Axis] = {
     axis.name: axis
     for axis in (
@@ -87,6 +87,8 @@ AXES: dict[str, Axis] = {
             methods=("gtr",),
         ),
         Axis("kl", "KL coefficient", {f"b{b:g}": {"penalty_coef": b} for b in (0.1, 0.3, 3.0, 10.0)}, methods=("ppo-kl",)),
+        # Not one of the paper's: the diagnostics show an entropy collapse at each switch, with no entropy bonus
+        Axis("entropy", "entropy bonus", {"ent0.01": {"ent_coef": 0.01}}, methods=("ppo", "gtr")),
     )
 }
 
