@@ -36,6 +36,15 @@ def test_train_values_are_paired_with_the_step_count_of_the_update(tmp_path):
     np.testing.assert_allclose(result["entropy"], [0.7, 0.6])  # minus the entropy loss
     assert result["grad_norm"][0] == 1 and math.isnan(result["grad_norm"][1])
     assert "penalty" not in result  # not logged: left out rather than made up
+    # As the docs archive it: gzipped
+    import gzip
+    import shutil
+
+    with open(tmp_path / DIAGNOSTICS_FILE, "rb") as source, gzip.open(tmp_path / "archived.gz", "wb") as target:
+        shutil.copyfileobj(source, target)
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archived.gz").rename(tmp_path / "archive" / (DIAGNOSTICS_FILE + ".gz"))
+    np.testing.assert_allclose(diagnostics.load_diagnostics(tmp_path / "archive")["ratio_deviation"], [0.1, 0.3])
     with pytest.raises(FileNotFoundError, match="without diagnostics"):
         diagnostics.load_diagnostics(tmp_path / "absent")
 

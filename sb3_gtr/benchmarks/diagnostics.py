@@ -16,6 +16,7 @@ Usage::
 
 import argparse
 import csv
+import gzip
 import json
 import math
 import pathlib
@@ -49,15 +50,17 @@ def load_diagnostics(directory: Union[str, pathlib.Path]) -> dict[str, np.ndarra
     SB3 dumps the logger after collecting a rollout and before training on it, so the ``train/`` values of a row are
     those of the update after the *previous* rollout: each is paired with the step count of the row before.
 
-    :param directory: A job folder holding :data:`~sb3_gtr.benchmarks.jobs.DIAGNOSTICS_FILE`
+    :param directory: A job folder holding :data:`~sb3_gtr.benchmarks.jobs.DIAGNOSTICS_FILE` (or it gzipped, with
+        ``.gz`` appended, as the docs archive it)
     :return: ``steps`` (the step count at each update) and every key of :data:`SERIES` present in the file (NaN where
         an update did not log it)
     :raises FileNotFoundError: If the job wrote no diagnostics (jobs run before the runner wrote them)
     """
     path = pathlib.Path(directory) / DIAGNOSTICS_FILE
-    if not path.is_file():
+    archived = path.with_name(path.name + ".gz")  # as the docs keep them
+    if not path.is_file() and not archived.is_file():
         raise FileNotFoundError(f"{path} does not exist: the job ran without diagnostics, rerun it to record them")
-    with open(path, newline="") as file:
+    with open(path, newline="") if path.is_file() else gzip.open(archived, "rt", newline="") as file:
         rows = list(csv.DictReader(file))
 
     def column(key: str) -> np.ndarray:
@@ -171,7 +174,8 @@ def report(
     runs, summaries, skipped, phases = {}, {}, [], []
     for method in methods:
         directory = results_dir / method / f"seed_{seed}"
-        if not (directory / DIAGNOSTICS_FILE).is_file() or not (directory / "done").is_file():
+        recorded = any((directory / name).is_file() for name in (DIAGNOSTICS_FILE, DIAGNOSTICS_FILE + ".gz"))
+        if not recorded or not (directory / "done").is_file():
             skipped.append(method)
             continue
         _, phases = load_job(directory)
