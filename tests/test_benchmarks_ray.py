@@ -7,16 +7,15 @@ import signal
 import time
 
 import pytest
+import ray  # in the benchmarks extra, which `make test` installs
 
-ray = pytest.importorskip("ray")  # in the benchmarks extra, which `make test` installs
-
-from sb3_gtr.benchmarks import continual  # noqa: E402
-from sb3_gtr.benchmarks.arguments import BadArgument, check_dispatch  # noqa: E402
-from sb3_gtr.benchmarks.jobs import job_dir, run_job  # noqa: E402
-from sb3_gtr.benchmarks.methods import CONTINUAL_METHODS  # noqa: E402
-from sb3_gtr.benchmarks.ray_dispatch import RayDispatcher  # noqa: E402
-from sb3_gtr.benchmarks.runner import LOCK_FILE, PROGRESS_FILE, read_done, run_jobs  # noqa: E402
-from sb3_gtr.benchmarks.settings import job_settings  # noqa: E402
+from sb3_gtr.benchmarks import continual
+from sb3_gtr.benchmarks.arguments import BadArgument, check_dispatch
+from sb3_gtr.benchmarks.jobs import job_dir, run_job
+from sb3_gtr.benchmarks.methods import CONTINUAL_METHODS
+from sb3_gtr.benchmarks.ray_dispatch import RayDispatcher
+from sb3_gtr.benchmarks.runner import LOCK_FILE, PROGRESS_FILE, read_done, run_jobs
+from sb3_gtr.benchmarks.settings import job_settings
 
 TINY = {"n_steps": 100, "batch_size": 50, "n_epochs": 1}
 
