@@ -31,6 +31,7 @@ from sb3_gtr.benchmarks.arguments import (
     positive_int,
     reject_repeats,
     seed_argument,
+    zoo_run_kwargs,
     zoo_settings,
 )
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
@@ -136,17 +137,12 @@ def run_axis(
         for variant in variants
         for method in spec.methods
     }
-    settings = zoo_settings(suite)
     return run_benchmark(
         suite,
         methods=list(method_kwargs),
         seeds=seeds,
         method_kwargs=method_kwargs,
-        zoo_algo_kwargs=settings["algo_kwargs"],
-        policy=settings["policy"],
-        policy_kwargs=settings["policy_kwargs"],
-        n_envs=settings["n_envs"],
-        normalize=settings["normalize"],
+        **zoo_run_kwargs(suite),
         eval_freq=eval_freq(suite),
         n_eval_episodes=5,
         jobs=jobs,

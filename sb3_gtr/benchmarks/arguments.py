@@ -378,6 +378,21 @@ def zoo_settings(suite: str) -> dict[str, Any]:
     }
 
 
+def zoo_run_kwargs(suite: str) -> dict[str, Any]:
+    """
+    The keyword arguments of :func:`~sb3_gtr.benchmarks.continual.run_benchmark` that a suite's zoo entry sets, for the
+    commands that always run a suite with them (calibration, ablations, parallel efficiency).
+
+    :param suite: A suite with a ``gtr_ppo`` zoo entry
+    :return: ``zoo_algo_kwargs``, ``policy``, ``policy_kwargs``, ``n_envs`` and ``normalize`` (see :func:`zoo_settings`)
+    """
+    settings = zoo_settings(suite)
+    return {
+        "zoo_algo_kwargs": settings["algo_kwargs"],
+        **{name: settings[name] for name in ("policy", "policy_kwargs", "n_envs", "normalize")},
+    }
+
+
 def split_zoo_kwargs(
     zoo_algo_kwargs: Optional[Mapping[str, Any]], algo_kwargs: Mapping[str, Any], own_keys: Iterable[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:

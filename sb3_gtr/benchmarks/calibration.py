@@ -33,6 +33,7 @@ from sb3_gtr.benchmarks.arguments import (
     positive_int,
     reject_repeats,
     seed_argument,
+    zoo_run_kwargs,
     zoo_settings,
 )
 from sb3_gtr.benchmarks.jobs import load_job
@@ -93,11 +94,7 @@ def run_calibration(
             seeds=seeds,
             n_cycles=1,
             suite_kwargs={"tasks": [task]},
-            algo_kwargs=settings["algo_kwargs"],
-            policy=settings["policy"],
-            policy_kwargs=settings["policy_kwargs"],
-            n_envs=settings["n_envs"],
-            normalize=settings["normalize"],
+            **zoo_run_kwargs(suite),
             eval_freq=eval_freq,
             n_eval_episodes=5,
             jobs=jobs,

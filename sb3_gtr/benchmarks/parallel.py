@@ -31,7 +31,7 @@ from sb3_gtr.benchmarks.arguments import (
     positive_float,
     positive_int,
     reject_repeats,
-    zoo_settings,
+    zoo_run_kwargs,
 )
 from sb3_gtr.benchmarks.reports import rst_simple_table
 from sb3_gtr.benchmarks.runner import machine_info, read_done
@@ -67,7 +67,6 @@ def measure(
     """
     from sb3_gtr.benchmarks.continual import run_benchmark
 
-    settings = zoo_settings(suite)
     with tempfile.TemporaryDirectory(prefix="sb3_gtr_parallel_") as temporary:
         folder = pathlib.Path(output_dir if output_dir is not None else temporary) / f"jobs_{jobs}"
         _stop_ray()
@@ -77,11 +76,7 @@ def measure(
             methods=["ppo"],
             seeds=list(range(runs)),
             scale=scale,
-            algo_kwargs=settings["algo_kwargs"],
-            policy=settings["policy"],
-            policy_kwargs=settings["policy_kwargs"],
-            n_envs=settings["n_envs"],
-            normalize=settings["normalize"],
+            **zoo_run_kwargs(suite),
             n_eval_episodes=1,
             jobs=jobs,
             num_threads=num_threads,
