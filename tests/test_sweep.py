@@ -11,15 +11,19 @@ from sb3_gtr.benchmarks import sweep
 from sb3_gtr.benchmarks.aggregate import run_metrics, shared_references
 from sb3_gtr.benchmarks.arguments import BadArgument
 from sb3_gtr.benchmarks.jobs import job_config_json, load_job
-from sb3_gtr.benchmarks.methods import gtr_defaults
+from sb3_gtr.benchmarks.methods import gtr_defaults, resolve_methods
 from sb3_gtr.benchmarks.runner import read_done
 from sb3_gtr.benchmarks.search import (
     CLIP_RANGES,
+    KL_COEF_RANGE,
+    SEARCHED,
+    check_search,
     default_raw_params,
     folder_of,
     interrupted_trials,
     open_study,
     sample_sweep_params,
+    searched_keys,
     sweep_kwargs,
 )
 from sb3_gtr.benchmarks.settings import job_settings
@@ -163,3 +167,62 @@ def test_the_sweep_takes_the_zoo_hyperparameters_as_defaults_of_its_searched_arg
     with pytest.raises(BadArgument, match="was run with other settings"):
         sweep.run_sweep("cartpole-reversed", seeds=[0], output_dir=tmp_path, **kwargs)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["study.db"]  # nothing trained
+
+
+@pytest.mark.parametrize("method", ["ppo", "ppo-kl", "spo", "gtr"])
+def test_each_method_has_its_own_search_space_starting_from_its_defaults(method):
+    own = resolve_methods([method])[method]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = {"n_epochs": set(), "clip_range": set()}
+    for _ in range(40):
+        kwargs = sweep_kwargs(sample_sweep_params(study.ask(), 10, method, (5, 10, 20)), 10, method)
+        # The method's own arguments stay (PPO's penalty "none", SPO's Pearson penalty ...), the searched ones vary
+        kept = {key: value for key, value in own.items() if key != "penalty_coef"}  # PPO+KL's coefficient is searched
+        assert {key: kwargs[key] for key in kept} == kept
+        assert set(searched_keys(method, True)) <= set(kwargs) | {"clip_surrogate"}
+        assert kwargs["clip_range"] in CLIP_RANGES and kwargs["n_epochs"] in (5, 10, 20)
+        if method == "ppo-kl":
+            assert KL_COEF_RANGE[0] <= kwargs["penalty_coef"] <= KL_COEF_RANGE[1]
+        if method == "gtr" and kwargs["anchor_window"] is not None:
+            assert kwargs["anchor_window"] <= kwargs["n_epochs"]  # capped at the trial's own n_epochs
+        seen["n_epochs"].add(kwargs["n_epochs"])
+        seen["clip_range"].add(kwargs["clip_range"])
+    assert seen == {"n_epochs": {5, 10, 20}, "clip_range": set(CLIP_RANGES)}
+    # Trial 0 is the method's defaults: its kwargs, the defaults of GTRPPO's it does not set, the runs' n_epochs
+    first = sweep_kwargs(default_raw_params(method, n_epochs=10), 10, method)
+    expected = {**gtr_defaults(), **own, "n_epochs": 10}
+    assert first == {key: expected[key] for key in first}
+    assert set(own) <= set(first)
+    assert searched_keys(method) == SEARCHED[method] and searched_keys(method, True)[-1] == "n_epochs"
+
+
+def test_a_method_sweep_tunes_that_method_and_its_n_epochs(tmp_path):
+    argv = ["--method", "ppo-kl", "--search-epochs", "2", "3"]
+    argv += ["--suite", "flip", "--seeds", "0", "--n-trials", "2", "--n-startup-trials", "1", "--scale", "0.0025"]
+    argv += ["--n-cycles", "1", "--suite-kwargs", '{"max_episode_steps": 50}', "--eval-freq", "250", "--quiet"]
+    argv += ["--algo-kwargs", '{"n_steps": 100, "batch_size": 50}', "--n-eval-episodes", "1", "--output-dir"]
+    with pytest.raises(SystemExit) as error:  # the runs' n_epochs (GTRPPO's default, 10) is not among the values
+        sweep.main([*argv, str(tmp_path / "bad")])
+    assert error.value.code == 2 and not (tmp_path / "bad" / "ppo").exists()
+    argv[3] = "10"
+    report = sweep.main([*argv, str(tmp_path / "kl")])
+    assert report["method"] == "ppo-kl" and report["searched"] == ["penalty_coef", "clip_range", "n_epochs"]
+    config = read_done(tmp_path / "kl" / "trial_0" / "seed_0")["config"]
+    assert config["method_kwargs"] == {**resolve_methods(["ppo-kl"])["ppo-kl"], "clip_range": 0.2, "n_epochs": 10}
+    other = read_done(tmp_path / "kl" / "trial_1" / "seed_0")["config"]["method_kwargs"]
+    assert other["penalty"] == "kl" and other["n_epochs"] in (2, 10)
+    assert "ppo-kl-tuned" in report["best"]["validation_command"]
+    assert "| trial_0 | 1.000 | 0.200 | 10 |" in (tmp_path / "kl" / "sweep.md").read_text()
+    # The study records the method: a GTR sweep cannot resume it
+    with pytest.raises(SystemExit):
+        sweep.main([*argv[5:], str(tmp_path / "kl"), "--study-name", "ppo-kl-sweep-flip"])
+
+
+def test_bad_search_arguments():
+    with pytest.raises(BadArgument, match="--method 'a2c' has no search space: tune one of gtr, ppo, ppo-kl, spo"):
+        check_search("a2c", None)
+    for values in ([], [0], [3, 3], [2.5]):
+        with pytest.raises(BadArgument, match="--search-epochs must be distinct integers >= 1"):
+            check_search("ppo", values)
+    with pytest.raises(SystemExit):
+        sweep.main(["--suite", "flip", "--method", "a2c"])

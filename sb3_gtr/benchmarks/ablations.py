@@ -164,7 +164,8 @@ def axis_report(
     reps: int = 2_000,
 ) -> Optional[dict[str, Any]]:
     """
-    :return: Per variant with runs, the :func:`~sb3_gtr.benchmarks.fast_suites.suite_report` of its cells, GTR's
+    :return: The axis, its methods and, per variant with runs, the
+        :func:`~sb3_gtr.benchmarks.fast_suites.suite_report` of its cells, GTR's
         probabilities of improvement over the other methods at the same variant; ``None`` without any cell of 2 runs
         besides the main comparison's
     """
@@ -192,7 +193,14 @@ def axis_report(
             cells[variant] = {"main_comparison": variant == default, **report}
     if not any(not cell["main_comparison"] for cell in cells.values()):
         return None  # the main comparison alone: nothing of this axis has run on the suite
-    return {"axis": axis, "suite": suite, "label": spec.label, "default_variant": default, "cells": cells}
+    return {
+        "axis": axis,
+        "suite": suite,
+        "label": spec.label,
+        "methods": list(spec.methods),
+        "default_variant": default,
+        "cells": cells,
+    }
 
 
 def _base(method: str, variant: str) -> str:
@@ -201,19 +209,19 @@ def _base(method: str, variant: str) -> str:
 
 
 def plot_axis(report: dict[str, Any], path: Union[str, pathlib.Path], score: str = "relearning_cost") -> None:
-    """The IQM of a score per variant and method, with its 95% interval."""
-    spec = AXES[report["axis"]]
+    """The IQM of a score per variant and method (the report's ``methods``), with its 95% interval."""
+    methods = report["methods"]
     variants = list(report["cells"])
     with agg_figure(path, (1.6 * len(variants) + 3, 3.6)) as figure:
         axes = figure.subplots()
-        width = 0.8 / len(spec.methods)
-        for index, method in enumerate(spec.methods):
+        width = 0.8 / len(methods)
+        for index, method in enumerate(methods):
             xs, ys, errors = [], [], [[], []]
             for position, variant in enumerate(variants):
                 iqm = report["cells"][variant]["scores"].get(score, {}).get("iqm", {})
                 name = method if report["cells"][variant]["main_comparison"] else cell_method(method, variant)
                 if name in iqm:
-                    xs.append(position + (index - (len(spec.methods) - 1) / 2) * width)
+                    xs.append(position + (index - (len(methods) - 1) / 2) * width)
                     ys.append(iqm[name]["iqm"])
                     errors[0].append(iqm[name]["iqm"] - iqm[name]["low"])
                     errors[1].append(iqm[name]["high"] - iqm[name]["iqm"])

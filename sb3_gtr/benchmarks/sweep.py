@@ -1,6 +1,10 @@
 """
 Optuna sweep of GTR's trust-region arguments on a continual suite: ``sigma``, clipping (``clip_surrogate`` and
-``clip_range``) and the anchor window, scored by how well the agent keeps up with the task switches.
+``clip_range``) and the anchor window, scored by how well the agent keeps up with the task switches. ``--method``
+tunes another method of the continual benchmark in the same way, over its own arguments (PPO: ``clip_range``;
+PPO+KL: its coefficient and ``clip_range``; SPO: its ``eps``, ``clip_range``; see
+:data:`~sb3_gtr.benchmarks.search.SEARCHED`), and ``--search-epochs`` adds ``n_epochs`` to any method's space: the
+same trial budget per method is the fair tuned comparison of :mod:`~sb3_gtr.benchmarks.tuned`.
 
 Every trial trains ``GTRPPO`` across the suite on each of the sweep's seeds, with the same jobs as the benchmark
 runner (:func:`sb3_gtr.benchmarks.jobs.run_job`: same environments, evaluations and metrics), and scores the
@@ -10,7 +14,7 @@ reached, and averages out the noise of single evaluations). Returns are normalis
 compare across the whole sweep: per task, the minimum and maximum evaluation return of a PPO baseline trained on the
 same seeds first (a score of 1 is "as good as PPO's best evaluation", above 1 is better).
 
-The first trial is ``GTRPPO``'s defaults, so the sweep says whether anything beats them; the next ones are random
+The first trial is the method's defaults, so the sweep says whether anything beats them; the next ones are random
 (``--n-startup-trials``), then TPE. The study lives in an Optuna storage (default: SQLite in the output folder), so an
 interrupted sweep resumes; its trials' job folders are ``<output-dir>/trial_<n>/seed_<s>``.
 
@@ -63,12 +67,15 @@ from sb3_gtr.benchmarks.methods import resolve_methods
 from sb3_gtr.benchmarks.reports import describe, fixed, markdown_table, without_nan, write_csv
 from sb3_gtr.benchmarks.runner import LOCK_FILE, lock_holder, run_jobs
 from sb3_gtr.benchmarks.search import (
+    SEARCHED,
+    check_search,
     default_raw_params,
     default_storage,
     folder_of,
     interrupted_trials,
     open_study,
     sample_sweep_params,
+    searched_keys,
     sweep_kwargs,
 )
 from sb3_gtr.benchmarks.settings import job_settings, validate_jobs
@@ -82,12 +89,15 @@ OBJECTIVES: dict[str, str] = {
     "average_performance": "average performance",
     "auc_all_tasks": "AUC all tasks",
 }
-#: The searched arguments, in table order.
-SEARCHED = ("sigma", "clip_surrogate", "clip_range", "anchor_window")
 #: Method of the baseline every trial is normalised by.
 BASELINE = "ppo"
 #: Largest seed of the Optuna sampler (NumPy's bound).
 MAX_SAMPLER_SEED = 2**32 - 1
+
+
+def default_output_dir(suite: str, method: str = "gtr") -> pathlib.Path:
+    """:return: A sweep's output folder when none is given: ``results/sweep-<suite>``, ``-<method>`` for another method"""
+    return pathlib.Path("results") / (f"sweep-{suite}" if method == "gtr" else f"sweep-{suite}-{method}")
 
 
 class SweepError(RuntimeError):
@@ -107,9 +117,11 @@ def _metrics_of(directories: Sequence[pathlib.Path], references: tuple[list, lis
     return runs
 
 
-def _row(name: str, kwargs: Mapping[str, Any], per_seed: Sequence[Mapping[str, Any]], objective: str) -> dict[str, Any]:
+def _row(
+    name: str, kwargs: Mapping[str, Any], per_seed: Sequence[Mapping[str, Any]], objective: str, keys: Sequence[str]
+) -> dict[str, Any]:
     row: dict[str, Any] = {"trial": name}
-    for key in SEARCHED:
+    for key in keys:
         row[key] = kwargs.get(key, "-") if name != BASELINE else "-"
     row["objective"] = _score(per_seed, objective)
     for metric in OBJECTIVES:
@@ -138,28 +150,33 @@ def _category_order(label: str) -> tuple:
 
 
 def plot_sweep(
-    rows: Sequence[Mapping[str, Any]], baseline: Mapping[str, Any], path: Union[str, pathlib.Path], title: str
+    rows: Sequence[Mapping[str, Any]],
+    baseline: Mapping[str, Any],
+    path: Union[str, pathlib.Path],
+    title: str,
+    keys: Sequence[str] = searched_keys(),
 ) -> None:
     """
-    Plot the objective of every trial against each searched argument, GTR's defaults (trial 0) circled, the PPO
-    baseline as a dashed line.
+    Plot the objective of every trial against each searched argument, the method's defaults (trial 0) circled, the
+    PPO baseline as a dashed line.
 
     :param rows: The trial rows (of :func:`run_sweep`'s report)
     :param baseline: The baseline's row
     :param path: The image file (PNG)
     :param title: Title of the figure
+    :param keys: The searched arguments (the report's ``searched``)
     """
-    with agg_figure(path, (12, 3.6)) as figure:
-        axes_list = figure.subplots(1, len(SEARCHED), sharey=True)
-        for axes, key in zip(axes_list, SEARCHED, strict=True):
-            if key == "sigma":
+    with agg_figure(path, (3 * len(keys) + 1, 3.6)) as figure:
+        axes_list = np.atleast_1d(figure.subplots(1, len(keys), sharey=True))
+        for axes, key in zip(axes_list, keys, strict=True):
+            if key in ("sigma", "penalty_coef"):
                 positions = [row[key] for row in rows]
                 axes.set_xscale("log")
             else:
                 labels = sorted({_format_cell(row[key]) for row in rows}, key=_category_order)
                 positions = [labels.index(_format_cell(row[key])) for row in rows]
                 axes.set_xticks(range(len(labels)), labels)
-            colors = ["C1" if row["clip_surrogate"] else "C0" for row in rows]
+            colors = ["C1" if row.get("clip_surrogate", True) else "C0" for row in rows]
             axes.scatter(positions, [row["objective"] for row in rows], c=colors, s=30, zorder=3)
             for position, row in zip(positions, rows, strict=True):
                 if row["trial"] == "trial_0":
@@ -169,14 +186,15 @@ def plot_sweep(
             axes.grid(alpha=0.3)
         axes_list[0].set_ylabel("objective (mean over seeds)")
         figure.suptitle(
-            f"{title}\ndashed: PPO; circled: GTR defaults (trial 0); orange: clipped surrogate, blue: not", fontsize=10
+            f"{title}\ndashed: PPO; circled: the defaults (trial 0); orange: clipped surrogate, blue: not", fontsize=10
         )
 
 
 def _validation_command(report: Mapping[str, Any], best_kwargs: Mapping[str, Any]) -> str:
-    settings = report["settings"]
-    argv = ["python", "-m", "sb3_gtr.benchmarks.continual", "--suite", settings["suite"], "--methods", "ppo", "gtr"]
-    argv += ["gtr-tuned", "--method-kwargs", json.dumps({"gtr-tuned": {"base": "gtr", **best_kwargs}})]
+    settings, method = report["settings"], report["method"]
+    methods = [BASELINE] if method == BASELINE else [BASELINE, method]
+    argv = ["python", "-m", "sb3_gtr.benchmarks.continual", "--suite", settings["suite"], "--methods", *methods]
+    argv += [f"{method}-tuned", "--method-kwargs", json.dumps({f"{method}-tuned": {"base": method, **best_kwargs}})]
     argv += ["--scale", f"{settings['scale']:g}", "--seeds", "0", "1", "2"]
     if settings["n_cycles"] is not None:
         argv += ["--n-cycles", str(settings["n_cycles"])]
@@ -192,9 +210,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     :param report: The report of :func:`run_sweep`
     :return: The sweep as a Markdown page: settings, the ranked trials and the baseline, the best trial
     """
-    settings, objective = report["settings"], report["objective"]
+    settings, objective, keys = report["settings"], report["objective"], report["searched"]
     lines = [
-        f"# GTR sweep: {settings['suite']}",
+        f"# {report['method']} sweep: {settings['suite']}",
         "",
         f"Command: `{report['command']}`" if report.get("command") else "Called from Python.",
         "",
@@ -202,7 +220,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"seeds {', '.join(map(str, settings['seeds']))}; policy `{settings['policy']}`, shared hyperparameters "
         f"`{json.dumps(settings['algo_kwargs'])}`; evaluation every {settings['eval_freq']} steps, "
         f"{settings['n_eval_episodes']} episode(s) per task. {len(report['rows'])} finished trials "
-        f"(trial 0: GTRPPO's defaults, then {report['n_startup_trials']} random, then TPE, sampler seed "
+        f"(trial 0: {report['method']}'s defaults, then {report['n_startup_trials']} random, then TPE, sampler seed "
         f"{report['sampler_seed']}).",
         "",
         f"Objective: {OBJECTIVES[objective]} (mean over seeds), maximised. Returns are normalised per task by the "
@@ -220,11 +238,11 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "",
     ]
     others = [metric for metric in OBJECTIVES if metric != objective]
-    header = ["trial", *SEARCHED, f"**{OBJECTIVES[objective]}**", "per seed", *(OBJECTIVES[m] for m in others), "forgetting"]
+    header = ["trial", *keys, f"**{OBJECTIVES[objective]}**", "per seed", *(OBJECTIVES[m] for m in others), "forgetting"]
     table = (
         [
             row["trial"],
-            *(_format_cell(row[key]) for key in SEARCHED),
+            *(_format_cell(row[key]) for key in keys),
             f"**{_format_cell(row['objective'])}**",
             _format_cell(row["per_seed_" + objective]),
             *(_format_cell(row[m]) for m in others),
@@ -247,6 +265,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
 
 def run_sweep(
     suite: str,
+    method: str = "gtr",
+    n_epochs_choices: Optional[Sequence[int]] = None,
     seeds: Sequence[int] = (100, 101),
     n_trials: int = 14,
     objective: str = "auc_current_task",
@@ -280,6 +300,9 @@ def run_sweep(
     write the result files.
 
     :param suite: A key of :data:`~sb3_gtr.continual.suites.SUITES`
+    :param method: The method tuned, a key of :data:`~sb3_gtr.benchmarks.search.SEARCHED`
+    :param n_epochs_choices: The ``n_epochs`` values searched too (``None``: not searched); they must hold the runs'
+        own ``n_epochs``, that of the defaults' trial
     :param seeds: Seeds of every trial (use others than those of the benchmark the sweep is validated on)
     :param n_trials: Finished trials wanted, the defaults' trial included
     :param objective: The metric maximised, a key of :data:`OBJECTIVES`
@@ -306,12 +329,14 @@ def run_sweep(
     :param n_startup_trials: Random trials after the defaults' trial, before TPE
     :param sampler_seed: Seed of the Optuna sampler
     :param storage: Optuna storage URL (``None``: ``sqlite:///<output-dir>/study.db``)
-    :param study_name: Study name, not empty (``None``: ``gtr-sweep-<suite>``)
-    :param output_dir: Output folder (``None``: ``results/sweep-<suite>``)
+    :param study_name: Study name, not empty (``None``: ``gtr-sweep-<suite>``, ``<method>-sweep-<suite>`` for another
+        method)
+    :param output_dir: Output folder (``None``: ``results/sweep-<suite>``, ``results/sweep-<suite>-<method>`` for
+        another method)
     :param command: The command line to record
     :param verbose: Show the progress and log lines
-    :return: The report: ``settings``, ``objective``, ``rows`` (finished trials, best first), ``baseline``,
-        ``best``, ``normalization`` and ``files``
+    :return: The report: ``settings``, ``method``, ``searched``, ``objective``, ``rows`` (finished trials, best first),
+        ``baseline``, ``best``, ``normalization`` and ``files``
     :raises ~sb3_gtr.benchmarks.arguments.BadArgument: Before anything trains (the study included), for a setting no
         job could run with, a storage or study that cannot be used, an empty ``study_name``, or an ``output_dir`` that
         is a file or cannot be created or written
@@ -336,12 +361,17 @@ def run_sweep(
         raise BadArgument(f"--sampler-seed must be an integer in [0, {MAX_SAMPLER_SEED}], got {sampler_seed!r}")
     seeds = check_seeds(seeds)
     check_dispatch(dispatch, address)
+    check_search(method, n_epochs_choices)
+    keys = searched_keys(method, n_epochs_choices is not None)
     if study_name is not None and (not isinstance(study_name, str) or not study_name.strip()):
         # An empty name used to fall back to the default study silently, resuming (or mixing into) another sweep.
-        raise BadArgument(f"--study-name must be a non-empty name, got {study_name!r} (leave it out for gtr-sweep-{suite})")
+        raise BadArgument(
+            f"--study-name must be a non-empty name, got {study_name!r} (leave it out for {method}-sweep-{suite})"
+        )
     if algo_kwargs is not None and not isinstance(algo_kwargs, Mapping):
         raise BadArgument(f"--algo-kwargs must be a JSON object (a dict of keyword arguments), got {algo_kwargs!r}")
     searched_kwargs = ("sigma", "penalty_coef", "clip_surrogate", "clip_range", "anchor_window", "penalty")
+    searched_kwargs += ("n_epochs",) if n_epochs_choices is not None else ()
     clash = sorted(set(algo_kwargs or {}) & set(searched_kwargs))
     if clash:
         raise BadArgument(f"--algo-kwargs cannot set {clash}: the sweep sets them")
@@ -366,14 +396,20 @@ def run_sweep(
         device=device,
         num_threads=num_threads,
     )
-    # The baseline and GTRPPO's defaults (trial 0) are built once here, so that a bad setting fails before any job.
-    checked = validate_jobs(sequence, settings, {BASELINE: baseline_kwargs, "trial_0": dict(zoo_defaults)})
+    # The baseline and the method's defaults (trial 0) are built once here, so that a bad setting fails before any job.
+    defaults_kwargs = {**zoo_defaults, **resolve_methods([method])[method]}
+    checked = validate_jobs(sequence, settings, {BASELINE: baseline_kwargs, "trial_0": defaults_kwargs})
     # The anchor window is capped at n_epochs: the largest window tried
     n_epochs = checked["n_epochs"]["trial_0"]
+    if n_epochs_choices is not None and n_epochs not in n_epochs_choices:
+        raise BadArgument(
+            f"--search-epochs {' '.join(map(str, n_epochs_choices))} must hold the runs' n_epochs ({n_epochs}): the first "
+            "trial is the method's defaults"
+        )
     # Created (and checked writable) before the study, which may live in it: no traceback, and nothing trained for it.
-    output_dir = prepare_output_dir(output_dir if output_dir is not None else pathlib.Path("results") / f"sweep-{suite}")
+    output_dir = prepare_output_dir(output_dir if output_dir is not None else default_output_dir(suite, method))
     # The study is opened before anything trains: a bad --storage or --study-name must not cost the baseline's runs.
-    study_name = study_name or f"gtr-sweep-{suite}"
+    study_name = study_name or f"{method}-sweep-{suite}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         sampler = optuna.samplers.TPESampler(n_startup_trials=n_startup_trials + 1, seed=sampler_seed)
@@ -381,13 +417,10 @@ def run_sweep(
         raise BadArgument(
             f"--sampler-seed {sampler_seed} / --n-startup-trials {n_startup_trials}: {error_text(error)}"
         ) from error
-    study = open_study(
-        storage,
-        study_name,
-        sampler,
-        output_dir,
-        {"settings": job_config_json(settings), "seeds": list(seeds), "objective": objective},
-    )
+    attributes: dict[str, Any] = {"settings": job_config_json(settings), "seeds": list(seeds), "objective": objective}
+    if method != "gtr" or n_epochs_choices is not None:  # left out for GTR's own space: its older studies resume
+        attributes.update(method=method, n_epochs_choices=None if n_epochs_choices is None else list(n_epochs_choices))
+    study = open_study(storage, study_name, sampler, output_dir, attributes)
     storage = storage or default_storage(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -437,8 +470,8 @@ def run_sweep(
     baseline_per_seed = _metrics_of(baseline_dirs, references)
 
     def objective_fn(trial: optuna.Trial) -> float:
-        raw = sample_sweep_params(trial, n_epochs)
-        kwargs = {**zoo_defaults, **sweep_kwargs(raw, n_epochs)}
+        raw = sample_sweep_params(trial, n_epochs, method, n_epochs_choices)
+        kwargs = {**zoo_defaults, **sweep_kwargs(raw, n_epochs, method)}
         # A retried interrupted trial reuses its folder, so that its seeds already done are kept.
         name = trial.user_attrs.get("folder", f"trial_{trial.number}")
         trial.set_user_attr("folder", name)
@@ -453,7 +486,7 @@ def run_sweep(
         return value
 
     if not study.trials:
-        study.enqueue_trial(default_raw_params())
+        study.enqueue_trial(default_raw_params(method, None if n_epochs_choices is None else n_epochs))
     for retried in interrupted_trials(study):
         study.enqueue_trial(retried.params, user_attrs={"folder": folder_of(retried)})
     finished = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
@@ -472,15 +505,19 @@ def run_sweep(
         study.tell(trial, value)
         finished = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
 
-    rows = [_row(folder_of(trial), trial.user_attrs["kwargs"], trial.user_attrs["per_seed"], objective) for trial in finished]
+    rows = [
+        _row(folder_of(trial), trial.user_attrs["kwargs"], trial.user_attrs["per_seed"], objective, keys) for trial in finished
+    ]
     rows.sort(key=lambda row: -row["objective"] if not math.isnan(row["objective"]) else math.inf)
-    baseline = _row(BASELINE, baseline_kwargs, baseline_per_seed, objective)
+    baseline = _row(BASELINE, baseline_kwargs, baseline_per_seed, objective, keys)
     best_trial = max(finished, key=lambda trial: trial.value)
     settings.update(seeds=list(seeds), total_timesteps=sequence.total_timesteps, tasks=sequence.task_names)
     report: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": command,
         "settings": settings,
+        "method": method,
+        "searched": list(keys),
         "objective": objective,
         "n_startup_trials": n_startup_trials,
         "sampler_seed": sampler_seed,
@@ -496,14 +533,15 @@ def run_sweep(
         "validation_command": _validation_command(report, best_trial.user_attrs["kwargs"]),
     }
     files = {name: output_dir / name for name in ("trials.csv", "sweep.md", "sweep.json", "sweep.png")}
-    columns = ["trial", *SEARCHED, "objective", *OBJECTIVES, "forgetting"]
+    columns = ["trial", *keys, "objective", *OBJECTIVES, "forgetting"]
     # Empty cells for None only: a NaN score is written as nan.
     write_csv(
         files["trials.csv"], columns, (["" if row[key] is None else row[key] for key in columns] for row in [*rows, baseline])
     )
     files["sweep.md"].write_text(to_markdown(report))
     files["sweep.json"].write_text(json.dumps(without_nan(report), indent=2, default=describe) + "\n")
-    plot_sweep(rows, baseline, files["sweep.png"], f"GTR sweep on {suite} (scale {scale:g}): {OBJECTIVES[objective]}")
+    title = f"{method} sweep on {suite} (scale {scale:g}): {OBJECTIVES[objective]}"
+    plot_sweep(rows, baseline, files["sweep.png"], title, keys)
     report["files"] = {name: str(path) for name, path in files.items()}
     best = report["best"]
     log(f"best {best['trial']} ({best['value']:.3f}, baseline {baseline['objective']:.3f}); see {files['sweep.md']}")
@@ -529,19 +567,33 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     parser.add_argument(
         "--n-trials", type=positive_int, default=14, help="finished trials wanted, the defaults' trial included"
     )
+    parser.add_argument("--method", default="gtr", choices=list(SEARCHED), help="the method tuned (default: gtr)")
+    parser.add_argument(
+        "--search-epochs",
+        nargs="+",
+        type=positive_int,
+        default=None,
+        help="n_epochs values to search too (they must hold the runs' own n_epochs; default: not searched)",
+    )
     parser.add_argument("--objective", default="auc_current_task", choices=list(OBJECTIVES), help="the metric maximised")
     parser.add_argument("--n-startup-trials", type=non_negative_int, default=5, help="random trials before TPE (default: 5)")
     parser.add_argument("--sampler-seed", type=non_negative_int, default=0, help="seed of the Optuna sampler")
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: SQLite in the output folder)")
-    parser.add_argument("--study-name", default=None, help="study name (default: gtr-sweep-<suite>)")
-    parser.add_argument("--output-dir", default=None, help="output folder (default: results/sweep-<suite>)")
+    parser.add_argument("--study-name", default=None, help="study name (default: <method>-sweep-<suite>)")
+    parser.add_argument(
+        "--output-dir", default=None, help="output folder (default: results/sweep-<suite>, -<method> for a method not gtr)"
+    )
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     reject_repeats(parser, "--seeds", args.seeds, "each seed is one job per trial, a repeat would run it twice")
-    output_dir = args.output_dir if args.output_dir is not None else pathlib.Path("results") / f"sweep-{args.suite}"
+    if args.search_epochs is not None:
+        reject_repeats(parser, "--search-epochs", args.search_epochs, "each value is tried once")
+    output_dir = args.output_dir if args.output_dir is not None else default_output_dir(args.suite, args.method)
     try:
         return run_sweep(
             **job_arguments(args),
+            method=args.method,
+            n_epochs_choices=args.search_epochs,
             seeds=args.seeds,
             n_trials=args.n_trials,
             objective=args.objective,
