@@ -28,6 +28,10 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	# gym itself is never used, but SB3 imports it when installed; without gym_notices it prints no "unmaintained" notice.
 	$(BIN)/python -m pip install --no-deps procgen-mirror==0.10.7 gym3 gym==0.26.2 cffi pycparser imageio
 	$(BIN)/python -m pip uninstall --yes --quiet gym_notices
+	# craftax pulls pygame, whose files replace pygame-ce's (the same `pygame` module); only craftax's play scripts use
+	# it, gymnasium's renderer wants pygame-ce: put pygame-ce back.
+	$(BIN)/python -m pip uninstall --yes --quiet pygame
+	$(BIN)/python -m pip install --force-reinstall --no-deps "pygame-ce==2.5.8"
 	touch $(STAMP)
 
 demo: install

@@ -24,6 +24,7 @@ LAYERS = {
     "sb3_gtr.gtr_ppo_recurrent": 2,
     "sb3_gtr.continual": 3,
     "sb3_gtr.adaptation": 3,
+    "sb3_gtr.craftax": 3,
     "sb3_gtr.benchmarks": 4,
     "sb3_gtr.zoo": 4,
     "sb3_gtr.demo": 4,
