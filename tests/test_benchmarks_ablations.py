@@ -56,3 +56,9 @@ def test_unknown_axis_or_suite_is_refused_before_any_job(capsys):
     assert "invalid choice: 'flip'" in capsys.readouterr().err
     with pytest.raises(ablations.BadArgument, match="Unknown --axis 'lr'"):
         ablations.run_axis("lr", "cartpole-reversed", [0])
+    # A variant of another axis, or the suite's own setting (its main comparison cell), is refused before any job
+    with pytest.raises(ablations.BadArgument, match=r"--variants: 's0.1' is not a variant of axis 'epochs'.*e4, e10, e30"):
+        ablations.run_axis("epochs", "cartpole-reversed", [0], variants=["e30", "s0.1"])
+    own = ablations.AXES["epochs"].default_variant("cartpole-reversed")
+    with pytest.raises(ablations.BadArgument, match=f"--variants: '{own}' is not a variant"):
+        ablations.run_axis("epochs", "cartpole-reversed", [0], variants=[own])

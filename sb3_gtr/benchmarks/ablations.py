@@ -117,10 +117,13 @@ def run_axis(
     dispatch: str = "ray",
     address: Optional[str] = None,
     verbose: bool = True,
+    variants: Optional[Sequence[str]] = None,
 ) -> dict[str, Any]:
     """
     Run every cell of an axis on a suite that is not the main comparison's, skipping finished jobs.
 
+    :param variants: The variants to run (default: all of the axis' but the suite's own setting), e.g. the most
+        telling one first when a session's compute is short
     :return: The continual benchmark's report of the run
     """
     from sb3_gtr.benchmarks.continual import run_benchmark
@@ -131,7 +134,13 @@ def run_axis(
         raise BadArgument(f"--suite: {suite!r} is not a fast suite; fast suites: {', '.join(REVERSAL_SUITES)}")
     spec = AXES[axis]
     default = spec.default_variant(suite)
-    variants = [name for name in spec.variants if name != default]
+    if variants is None:
+        variants = [name for name in spec.variants if name != default]
+    else:
+        for name in variants:
+            if name not in spec.variants or name == default:
+                allowed = ", ".join(v for v in spec.variants if v != default)
+                raise BadArgument(f"--variants: {name!r} is not a variant of axis {axis!r} on {suite}; variants: {allowed}")
     method_kwargs = {
         cell_method(method, variant): {"base": method, **spec.variants[variant]}
         for variant in variants
@@ -270,6 +279,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     run.add_argument("--jobs", type=positive_int, default=1, help="jobs run at the same time")
     run.add_argument("--num-threads", type=positive_int, default=NUM_THREADS, help="torch threads of each job")
     run.add_argument("--results-dir", default=str(RESULTS_DIR))
+    run.add_argument("--variants", nargs="+", default=None, help="the variants to run (default: all but the suite's own)")
     run.add_argument("--quiet", action="store_true")
     add_dispatch_arguments(run)
     report = commands.add_parser("report", help="write an axis' tables and plots")
@@ -284,7 +294,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "run":
             reject_repeats(parser, "--seeds", args.seeds, "each seed is one job per cell")
             run_axis(args.axis, args.suite, args.seeds, args.jobs, args.num_threads, args.results_dir, args.dispatch,
-                     args.address, verbose=not args.quiet)  # fmt: skip
+                     args.address, verbose=not args.quiet, variants=args.variants)  # fmt: skip
             return 0
         reports = [
             found
