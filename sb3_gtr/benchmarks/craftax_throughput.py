@@ -1,0 +1,236 @@
+"""
+Throughput of the Craftax adapter (the ``craftax`` extra) against the raw JAX environment, and of training on it.
+
+Three figures per environment count, on one JAX device (CPU unless ``--device`` names another platform):
+
+* ``raw``: the batched JAX step alone (:class:`~sb3_gtr.craftax.vec_env.CraftaxBatch`'s jit-compiled, vmapped step
+  with auto-reset), random actions drawn on the device, the result waited for but never copied to the host: the
+  ceiling any adapter can reach;
+* ``adapter``: :class:`~sb3_gtr.craftax.vec_env.CraftaxVecEnv` stepped through SB3's ``VecEnv`` API with random NumPy
+  actions (action check, one host copy per step, the info dictionaries): what SB3's rollout loop sees. The issue's
+  target is at least 80% of ``raw`` at 1024 environments;
+* ``training``: ``RecurrentGTRPPO("MlpLnGruPolicy")`` with the CPU file's settings
+  (``hyperparams/gtr_ppo_recurrent_craftax_cpu.yml``), environment steps per second of ``learn()`` over
+  ``--train-rollouts`` rollouts, after one rollout that compiles and warms up.
+
+Compilation is excluded from every figure (one warm-up step or rollout first). Raw and adapter are timed in
+alternation, ``--repeats`` times each, and the medians reported. The figures go to ``<output>.json`` and
+``<output>.rst`` (default ``docs/benchmarks/craftax_throughput``), which :doc:`/guide/craftax` quotes.
+
+Usage::
+
+    python -m sb3_gtr.benchmarks.craftax_throughput --num-envs 8 1024 --steps 100 --repeats 3
+"""
+
+import argparse
+import datetime
+import json
+import pathlib
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from sb3_gtr.benchmarks.arguments import BadArgument, error_text, output_prefix, positive_int
+from sb3_gtr.benchmarks.reports import fixed, rst_grid_table
+from sb3_gtr.benchmarks.runner import load_average, machine_info
+
+DOCS_PREFIX = pathlib.Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "craftax_throughput"
+#: The issue's target: the adapter keeps at least this share of the raw steps per second at 1024 environments.
+TARGET_SHARE = 0.80
+TARGET_NUM_ENVS = 1024
+
+
+def _device(platform: Optional[str]) -> Any:
+    import jax
+
+    if platform is None:
+        return jax.devices()[0]
+    try:
+        return jax.devices(platform)[0]
+    except RuntimeError as error:
+        raise BadArgument(f"--device {platform!r}: JAX has no such platform here ({error})") from error
+
+
+def time_raw(env_id: str, num_envs: int, steps: int, device: Any) -> float:
+    """:return: Environment steps per second of the batched JAX step alone (random actions drawn on the device)"""
+    import jax
+
+    from sb3_gtr.craftax.vec_env import CraftaxBatch
+
+    batch = CraftaxBatch(env_id, num_envs, device=device)
+    key = batch.key(0)
+    _, states, key = batch._reset(key)
+    n_actions = batch.n_actions
+
+    @jax.jit
+    def random_step(key: jax.Array, states: Any) -> tuple:
+        key, action_key = jax.random.split(key)
+        actions = jax.random.randint(action_key, (num_envs,), 0, n_actions, dtype=jax.numpy.int32)
+        host, _, states, key = batch._step_all(key, states, actions)
+        return host, states, key
+
+    host, states, key = random_step(key, states)  # compile
+    jax.block_until_ready(host)
+    start = time.perf_counter()
+    for _ in range(steps):
+        host, states, key = random_step(key, states)
+    jax.block_until_ready(host)
+    return steps * num_envs / (time.perf_counter() - start)
+
+
+def time_adapter(env_id: str, num_envs: int, steps: int, device: Any) -> float:
+    """:return: Environment steps per second of :class:`CraftaxVecEnv` through the ``VecEnv`` API (random actions)"""
+    import numpy as np
+
+    from sb3_gtr.craftax.vec_env import CraftaxVecEnv
+
+    env = CraftaxVecEnv(env_id, num_envs, seed=0, device=device)
+    env.reset()
+    rng = np.random.default_rng(0)
+    n_actions = env.action_space.n
+    actions = [rng.integers(0, n_actions, num_envs) for _ in range(steps + 1)]
+    env.step(actions[0])  # compile
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        env.step(actions[step])
+    elapsed = time.perf_counter() - start
+    env.close()
+    return steps * num_envs / elapsed
+
+
+def time_training(env_id: str, num_envs: int, rollouts: int, device_name: Optional[str]) -> dict[str, float]:
+    """
+    :return: Environment steps per second of ``RecurrentGTRPPO.learn()`` with the CPU file's settings (one warm-up
+        rollout first, which compiles), and the rollout size
+    """
+    import torch
+    import yaml
+
+    from sb3_gtr import RecurrentGTRPPO
+    from sb3_gtr.craftax.vec_env import make_craftax_vec_env
+
+    config_path = pathlib.Path(__file__).resolve().parents[1] / "hyperparams" / "gtr_ppo_recurrent_craftax_cpu.yml"
+    config = dict(yaml.safe_load(config_path.read_text())[f"sb3_gtr/{env_id}"])
+    n_steps = config["n_steps"]
+    batch_size = max(n_steps * num_envs // 4, 1)  # 4 minibatches per epoch, as the CPU file at its 16 environments
+    kwargs = {key: config[key] for key in ("n_epochs", "gamma", "gae_lambda", "ent_coef", "vf_coef", "max_grad_norm",
+                                           "learning_rate", "clip_range", "penalty", "sigma", "penalty_coef",
+                                           "mixture_anchor", "anchor_window", "clip_surrogate")}  # fmt: skip
+    policy_kwargs = eval(config["policy_kwargs"], {"dict": dict})  # the zoo's own way of reading this field
+    env = make_craftax_vec_env(env_id, num_envs, seed=0, device=device_name)
+    model = RecurrentGTRPPO(config["policy"], env, n_steps=n_steps, batch_size=batch_size, policy_kwargs=policy_kwargs,
+                            seed=0, device="cpu" if not torch.cuda.is_available() else "auto", **kwargs)  # fmt: skip
+    rollout = n_steps * num_envs
+    model.learn(rollout)  # compile and warm up
+    start = time.perf_counter()
+    model.learn(rollouts * rollout, reset_num_timesteps=False)
+    elapsed = time.perf_counter() - start
+    env.close()
+    return {"steps_per_second": rollouts * rollout / elapsed, "rollout_steps": rollout, "torch_device": str(model.device)}
+
+
+def run(
+    env_id: str, num_envs: Sequence[int], steps: int, repeats: int, train_envs: int, train_rollouts: int,
+    platform: Optional[str],
+) -> dict[str, Any]:  # fmt: skip
+    """:return: The report: per environment count the raw and adapter figures, and the training figure"""
+    import jax
+
+    device = _device(platform)
+    rows = []
+    for count in num_envs:
+        raw, adapter = [], []
+        for _ in range(repeats):  # in alternation, so that a shared machine's drifts hit both alike
+            raw.append(time_raw(env_id, count, steps, device))
+            adapter.append(time_adapter(env_id, count, steps, device))
+        row = {"num_envs": count, "raw": raw, "adapter": adapter, "raw_median": statistics.median(raw),
+               "adapter_median": statistics.median(adapter)}  # fmt: skip
+        row["share"] = row["adapter_median"] / row["raw_median"]
+        rows.append(row)
+        print(f"{count} envs: raw {row['raw_median']:,.0f}, adapter {row['adapter_median']:,.0f} steps/s "
+              f"({row['share']:.0%})", flush=True)  # fmt: skip
+    training = None
+    if train_rollouts > 0:
+        training = {"num_envs": train_envs, "rollouts": train_rollouts,
+                    **time_training(env_id, train_envs, train_rollouts, platform)}  # fmt: skip
+        print(f"training at {train_envs} envs: {training['steps_per_second']:,.0f} steps/s", flush=True)
+    return {
+        "env_id": env_id,
+        "jax_device": str(device),
+        "jax_version": jax.__version__,
+        "steps": steps,
+        "repeats": repeats,
+        "rows": rows,
+        "training": training,
+        "target": {"share": TARGET_SHARE, "num_envs": TARGET_NUM_ENVS},
+        "command": " ".join(["python -m sb3_gtr.benchmarks.craftax_throughput", *map(shlex.quote, sys.argv[1:])]),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "load_average": load_average(),
+    }
+
+
+def rst_lines(report: dict[str, Any]) -> list[str]:
+    """:return: The report's tables as reStructuredText"""
+    rows = []
+    for row in report["rows"]:
+        target = ""
+        if row["num_envs"] == report["target"]["num_envs"]:
+            target = "met" if row["share"] >= report["target"]["share"] else "missed"
+        rows.append([str(row["num_envs"]), fixed(row["raw_median"], 0), fixed(row["adapter_median"], 0),
+                     f"{row['share']:.0%}", target])  # fmt: skip
+    lines = [f"``{report['env_id']}`` on JAX device ``{report['jax_device']}``, environment steps per second (median of "
+             f"{report['repeats']} alternated runs of {report['steps']} steps; target: adapter >= "
+             f"{report['target']['share']:.0%} of raw at {report['target']['num_envs']} environments).", ""]  # fmt: skip
+    lines += rst_grid_table(["environments", "raw JAX", "adapter (VecEnv)", "adapter / raw", "target"], rows)
+    training = report.get("training")
+    if training:
+        lines += ["", f"Training (``RecurrentGTRPPO`` ``MlpLnGruPolicy``, the CPU file's settings, {training['num_envs']} "
+                  f"environments, {training['rollouts']} rollouts of {training['rollout_steps']:,} steps, torch on "
+                  f"``{training['torch_device']}``): {training['steps_per_second']:,.0f} environment steps per "
+                  "second."]  # fmt: skip
+    machine = report["machine"]
+    where = machine.get("processor") or machine.get("machine", "this machine")
+    lines += ["", f"Measured {report['date']} with ``{report['command']}`` on {where} "
+              f"({machine.get('cpu_count', '?')} cores), load average {report['load_average']}."]  # fmt: skip
+    return [*lines, ""]
+
+
+def write_report(report: dict[str, Any], prefix: pathlib.Path) -> None:
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    prefix.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    prefix.with_suffix(".rst").write_text("\n".join(rst_lines(report)))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sb3_gtr.benchmarks.craftax_throughput", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--env", default="Craftax-Classic-Symbolic-v1", help="a Craftax name or sb3_gtr/ id")
+    parser.add_argument("--num-envs", nargs="+", type=positive_int, default=[8, 64, 1024])
+    parser.add_argument("--steps", type=positive_int, default=100, help="steps timed per run (after one that compiles)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="alternated runs of raw and adapter")
+    parser.add_argument("--train-envs", type=positive_int, default=64, help="environments of the training figure")
+    parser.add_argument("--train-rollouts", type=int, default=2, help="rollouts timed for training (0: no training figure)")
+    parser.add_argument("--device", default=None, help="JAX platform (cpu, gpu; default: JAX's default device)")
+    parser.add_argument("--output", default=str(DOCS_PREFIX), help="path of the .json and .rst files, without suffix")
+    args = parser.parse_args(argv)
+    if args.train_rollouts < 0:
+        parser.error(f"--train-rollouts must be 0 or more, got {args.train_rollouts}")
+    try:
+        prefix = output_prefix(args.output, DOCS_PREFIX.name, (".json", ".rst"))
+        from sb3_gtr.craftax.vec_env import check_env_name
+
+        env_id = check_env_name(args.env)
+        report = run(env_id, args.num_envs, args.steps, args.repeats, args.train_envs, args.train_rollouts, args.device)
+    except (BadArgument, ValueError) as error:
+        parser.error(error_text(error))
+    write_report(report, prefix)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
