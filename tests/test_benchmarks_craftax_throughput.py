@@ -5,8 +5,6 @@ import json
 
 import pytest
 
-pytest.importorskip("craftax", reason="the craftax extra is part of make test's install")
-
 from sb3_gtr.benchmarks import craftax_throughput
 
 

@@ -12,9 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-pytest.importorskip("craftax", reason="the craftax extra is part of make test's install")
-
 from stable_baselines3.common.env_checker import check_env
 from stable_baselines3.common.logger import configure
 

@@ -106,23 +106,18 @@ def time_training(env_id: str, num_envs: int, rollouts: int, device_name: Option
     :return: Environment steps per second of ``RecurrentGTRPPO.learn()`` with the CPU file's settings (one warm-up
         rollout first, which compiles), and the rollout size
     """
-    import torch
-    import yaml
-
     from sb3_gtr import RecurrentGTRPPO
     from sb3_gtr.craftax.vec_env import make_craftax_vec_env
+    from sb3_gtr.demo import read_hyperparams
 
     config_path = pathlib.Path(__file__).resolve().parents[1] / "hyperparams" / "gtr_ppo_recurrent_craftax_cpu.yml"
-    config = dict(yaml.safe_load(config_path.read_text())[f"sb3_gtr/{env_id}"])
+    config = read_hyperparams(f"sb3_gtr/{env_id}", path=str(config_path), ignore=("callback",))
+    # The entry's constructor arguments; the batch follows the number of environments here
+    kwargs = {key: value for key, value in config.items() if key not in ("n_envs", "n_timesteps", "policy", "batch_size")}
     n_steps = config["n_steps"]
     batch_size = max(n_steps * num_envs // 4, 1)  # 4 minibatches per epoch, as the CPU file at its 16 environments
-    kwargs = {key: config[key] for key in ("n_epochs", "gamma", "gae_lambda", "ent_coef", "vf_coef", "max_grad_norm",
-                                           "learning_rate", "clip_range", "penalty", "sigma", "penalty_coef",
-                                           "mixture_anchor", "anchor_window", "clip_surrogate")}  # fmt: skip
-    policy_kwargs = eval(config["policy_kwargs"], {"dict": dict})  # the zoo's own way of reading this field
     env = make_craftax_vec_env(env_id, num_envs, seed=0, device=device_name)
-    model = RecurrentGTRPPO(config["policy"], env, n_steps=n_steps, batch_size=batch_size, policy_kwargs=policy_kwargs,
-                            seed=0, device="cpu" if not torch.cuda.is_available() else "auto", **kwargs)  # fmt: skip
+    model = RecurrentGTRPPO(config["policy"], env, batch_size=batch_size, seed=0, **kwargs)
     rollout = n_steps * num_envs
     model.learn(rollout)  # compile and warm up
     start = time.perf_counter()
