@@ -62,3 +62,29 @@ def test_unknown_axis_or_suite_is_refused_before_any_job(capsys):
     own = ablations.AXES["epochs"].default_variant("cartpole-reversed")
     with pytest.raises(ablations.BadArgument, match=f"--variants: '{own}' is not a variant"):
         ablations.run_axis("epochs", "cartpole-reversed", [0], variants=[own])
+
+
+def test_a_jobs_configuration_does_not_depend_on_the_variants_run(tmp_path, monkeypatch):
+    """A cell run alone (``--variants``) stores the configuration of the same cell in a run of the whole axis, so that
+    either run resumes the other's finished jobs."""
+    from sb3_gtr.benchmarks import continual, jobs
+
+    class Captured(Exception):
+        pass
+
+    def capture(_function, pending, *args, **kwargs):
+        raise Captured({(config["method"], config["seed"]): jobs.job_config_json(config) for config in pending})
+
+    monkeypatch.setattr(continual, "run_jobs", capture)
+    configs = {}
+    for name, variants in (("whole", None), ("alone", ["noclip"])):
+        with pytest.raises(Captured) as captured:
+            ablations.run_axis(
+                "clip", "inverted-pendulum-reversed", [2], dispatch="processes", variants=variants, results_dir=tmp_path / name
+            )
+        configs[name] = captured.value.args[0]
+    assert set(configs["alone"]) == {(f"{method}-noclip", 2) for method in ablations.ALL_METHODS}
+    for key, config in configs["alone"].items():
+        assert config == configs["whole"][key]
+    # The zoo's clip_range stays in the cell's own kwargs even where the cell does not change it
+    assert configs["alone"][("ppo-noclip", 2)]["method_kwargs"]["clip_range"] == 0.2

@@ -141,8 +141,13 @@ def run_axis(
             if name not in spec.variants or name == default:
                 allowed = ", ".join(v for v in spec.variants if v != default)
                 raise BadArgument(f"--variants: {name!r} is not a variant of axis {axis!r} on {suite}; variants: {allowed}")
+    # The zoo's values of every key the axis varies go into each cell's own kwargs, so that a job's configuration (what
+    # its `done` marker stores and a rerun compares) is the same whichever --variants run it
+    zoo_algo_kwargs = zoo_settings(suite)["algo_kwargs"]
+    axis_keys = {key for kwargs in spec.variants.values() for key in kwargs}
+    zoo_defaults = {key: value for key, value in zoo_algo_kwargs.items() if key in axis_keys}
     method_kwargs = {
-        cell_method(method, variant): {"base": method, **spec.variants[variant]}
+        cell_method(method, variant): {"base": method, **zoo_defaults, **spec.variants[variant]}
         for variant in variants
         for method in spec.methods
     }
