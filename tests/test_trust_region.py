@@ -2,7 +2,7 @@ import pytest
 import torch as th
 
 from sb3_gtr.common.penalties import gaussian_penalty, pearson_penalty
-from sb3_gtr.common.trust_region import anchor_epochs, gtr_policy_loss, masked_mean, mixture_penalty
+from sb3_gtr.common.trust_region import anchor_epochs, gtr_policy_loss, masked_mean, mixture_penalty, penalty_term
 
 
 def make_batch(batch_size: int = 32, n_anchors: int = 3, seed: int = 0):
@@ -116,6 +116,39 @@ def test_token_level_use_outside_sb3():
     expected = th.mean(0.1 * 0.25 * (1 - th.exp(-((r - 1) ** 2) / 0.5)))
     assert loss.penalty_loss.item() == pytest.approx(expected.item(), rel=1e-5)
     assert pearson_penalty(new - old).shape == (4, 10)
+
+
+def test_penalty_term_is_the_per_sample_term_the_loss_averages():
+    """The unreduced term a GRPO trainer adds to its per-token loss: closed form, and the mean gtr_policy_loss takes."""
+    log_prob, old_log_prob, advantages, anchor_log_probs = make_batch(n_anchors=3)
+    log_prob, advantages = log_prob.reshape(4, 8), advantages.reshape(4, 8)
+    anchor_log_probs, old_log_prob = anchor_log_probs.reshape(4, 8, 3), old_log_prob.reshape(4, 8)
+    ratios = th.exp(log_prob.unsqueeze(-1) - anchor_log_probs)
+    gaussian = (0.3**2 * (1 - th.exp(-((ratios - 1) ** 2) / (2 * 0.3**2)))).mean(dim=-1)
+    term = penalty_term(log_prob, anchor_log_probs, advantages, sigma=0.3, penalty_coef=0.7)
+    assert term.shape == (4, 8)
+    th.testing.assert_close(term, 0.7 * gaussian, rtol=1e-12, atol=0)
+    weighted = penalty_term(log_prob, anchor_log_probs, advantages, sigma=0.3, penalty_coef="advantage", clip_range=0.25)
+    th.testing.assert_close(weighted, th.abs(advantages) / 0.25 * gaussian, rtol=1e-12, atol=0)
+    loss = gtr_policy_loss(
+        log_prob,
+        old_log_prob,
+        advantages,
+        anchor_log_probs=anchor_log_probs,
+        sigma=0.3,
+        penalty_coef="advantage",
+        clip_range=0.25,
+    )
+    assert loss.penalty_loss.item() == pytest.approx(weighted.mean().item(), rel=1e-12)
+    # Bad input names the argument
+    with pytest.raises(ValueError, match="`penalty` must be one of 'gaussian', 'pearson', 'kl'; got 'none'"):
+        penalty_term(log_prob, anchor_log_probs, advantages, penalty="none")
+    with pytest.raises(ValueError, match="`penalty_coef` must be 'advantage'"):
+        penalty_term(log_prob, anchor_log_probs, advantages, penalty_coef="fixed")
+    with pytest.raises(ValueError, match="`anchor_log_probs` must have shape"):
+        penalty_term(log_prob, anchor_log_probs[..., 0], advantages)
+    with pytest.raises(ValueError, match="`sigma`"):
+        penalty_term(log_prob, anchor_log_probs, advantages, sigma=0.0)
 
 
 @pytest.mark.parametrize(

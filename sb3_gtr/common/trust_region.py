@@ -273,11 +273,65 @@ def gtr_policy_loss(
 
     if anchor_log_probs is None:
         anchor_log_probs = old_log_prob.unsqueeze(-1)
-    if penalty_coef == ADVANTAGE_WEIGHTED:
-        coefficient = th.abs(advantages) / clip_range
-    else:
-        coefficient = penalty_coef
     penalty_loss = _masked_mean(
-        coefficient * _mixture_penalty(log_prob, anchor_log_probs, get_penalty_fn(penalty), sigma), mask
+        _penalty_term(log_prob, anchor_log_probs, advantages, penalty, sigma, penalty_coef, clip_range), mask
     )
     return GTRPolicyLoss(surrogate_loss, penalty_loss, ratio)
+
+
+def _penalty_term(
+    log_prob: th.Tensor,
+    anchor_log_probs: th.Tensor,
+    advantages: th.Tensor,
+    penalty: str,
+    sigma: float,
+    penalty_coef: Union[str, float],
+    clip_range: float,
+) -> th.Tensor:
+    """:func:`penalty_term` without the checks of its arguments, for arguments already checked."""
+    coefficient = th.abs(advantages) / clip_range if penalty_coef == ADVANTAGE_WEIGHTED else penalty_coef
+    return coefficient * _mixture_penalty(log_prob, anchor_log_probs, get_penalty_fn(penalty), sigma)
+
+
+def penalty_term(
+    log_prob: th.Tensor,
+    anchor_log_probs: th.Tensor,
+    advantages: th.Tensor,
+    penalty: str = "gaussian",
+    sigma: float = 0.5,
+    penalty_coef: Union[str, float] = ADVANTAGE_WEIGHTED,
+    clip_range: float = 0.2,
+) -> th.Tensor:
+    """
+    The trust-region term ``lambda * P_mix`` of eq. 6 per sample, before any averaging: what
+    :func:`gtr_policy_loss` averages into its ``penalty_loss``. A trainer that aggregates per-token losses its own
+    way (a GRPO trainer's per-sequence or per-token normalisation) adds this to its per-token loss.
+
+    :param log_prob: Log-probabilities under the current policy, a floating-point tensor of any shape
+    :param anchor_log_probs: Log-probabilities of the same samples under each anchor, the shape of ``log_prob``
+        plus a last axis of ``n_anchors >= 1``
+    :param advantages: Advantages, the shape of ``log_prob`` (read by the advantage-weighted coefficient only)
+    :param penalty: ``"gaussian"`` (GTR), ``"pearson"`` (SPO) or ``"kl"``
+    :param sigma: Width of the Gaussian kernel, a finite number ``> 0`` (unused by the other penalties)
+    :param penalty_coef: ``"advantage"`` for ``|A| / clip_range`` or a fixed finite number ``>= 0``
+    :param clip_range: The scale of the advantage-weighted coefficient, a finite number ``> 0`` (unused with a
+        fixed coefficient)
+    :return: ``lambda * P_mix``, the shape of ``log_prob``
+    :raises ValueError: If an argument is not allowed (the message names it); nothing is computed then
+    """
+    _check_float_tensor("log_prob", log_prob)
+    _check_anchor_log_probs(anchor_log_probs, log_prob.shape)
+    _check_same_shape("advantages", advantages, log_prob.shape, "advantages")
+    get_penalty_fn(penalty)  # raises for an unknown name; "none" has no term to compute
+    if penalty == "gaussian":
+        _check_sigma(sigma)
+    if isinstance(penalty_coef, str):
+        if penalty_coef != ADVANTAGE_WEIGHTED:
+            raise ValueError(
+                f"`penalty_coef` must be {ADVANTAGE_WEIGHTED!r} (|A| / clip_range) or a finite number >= 0, "
+                f"got {describe(penalty_coef)}"
+            )
+        clip_range = check_finite_float("clip_range", clip_range, low=0.0, low_inclusive=False)
+    else:
+        penalty_coef = check_finite_float("penalty_coef", penalty_coef, low=0.0)
+    return _penalty_term(log_prob, anchor_log_probs, advantages, penalty, sigma, penalty_coef, clip_range)
