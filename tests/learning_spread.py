@@ -39,6 +39,9 @@ CHECKS = {
     "mlp_cue_recall": ("test_learning_policies", "cue_recall_return", {"recurrent": False}),
     "pendulum": ("test_learning", "pendulum_reward", {}),
     "cartpole": ("test_learning", "cartpole_reward", {}),
+    # The mean reward (share of target tokens) of a tiny random LM after GRPO steps: GTR, and TRL's GRPO beside it
+    "grpo_gtr_target_token": ("test_llm", "target_token_reward", {}),
+    "grpo_target_token": ("test_llm", "target_token_reward", {"penalty": "none"}),
 }
 
 

@@ -40,5 +40,8 @@ def test_docs_build(tmp_path):
         "api/recurrent_gtr_ppo",
         "api/continual",
         "guide/zoo",
+        "guide/craftax",
+        "guide/llm",
+        "api/llm",
     ):
         assert (out_dir / f"{page}.html").is_file(), page

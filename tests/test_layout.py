@@ -22,6 +22,7 @@ LAYERS = {
     "sb3_gtr.networks": 1,
     "sb3_gtr.gtr_ppo": 2,
     "sb3_gtr.gtr_ppo_recurrent": 2,
+    "sb3_gtr.llm": 2,
     "sb3_gtr.continual": 3,
     "sb3_gtr.adaptation": 3,
     "sb3_gtr.craftax": 3,
