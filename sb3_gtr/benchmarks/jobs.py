@@ -13,7 +13,6 @@ a finished job's evaluations back. The settings every job of a run shares are ma
 import datetime
 import importlib
 import json
-import os
 import pathlib
 import shutil
 import time
@@ -23,7 +22,7 @@ from typing import Any, Optional, Union
 
 from sb3_gtr.benchmarks.arguments import NUM_THREADS, BadArgument
 from sb3_gtr.benchmarks.reports import describe
-from sb3_gtr.benchmarks.runner import DONE_FILE, LOCK_FILE, PROGRESS_FILE, lock_job_dir, read_done
+from sb3_gtr.benchmarks.runner import LOCK_FILE, lock_job_dir, progress_file_callback, read_done, write_done
 from sb3_gtr.continual.metrics import EvaluationTable
 from sb3_gtr.continual.suites import make_suite
 from sb3_gtr.continual.tasks import Phase
@@ -188,7 +187,6 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     :raises JobLocked: If another process holds the folder's lock (nothing in the folder is touched)
     """
     import torch as th
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import VecNormalize
 
@@ -205,21 +203,6 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
             if done is not None and done["config"] == job_config_json(config):
                 return {**done, "reused": True}
         _clear_job_dir(directory)
-        progress_path = directory / PROGRESS_FILE
-
-        class ProgressFile(BaseCallback):
-            def _write(self) -> None:
-                progress_path.write_text(str(self.num_timesteps))
-
-            def _on_step(self) -> bool:
-                return True
-
-            def _on_rollout_end(self) -> None:
-                self._write()
-
-            def _on_training_end(self) -> None:
-                self._write()
-
         try:
             sequence = make_suite(
                 config["suite"], scale=config["scale"], n_cycles=config["n_cycles"], **config["suite_kwargs"]
@@ -239,7 +222,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
                 eval_seed=config["seed"] + EVAL_SEED_OFFSET,
             )
             start = time.perf_counter()
-            model.learn(sequence.total_timesteps, callback=[callback, ProgressFile()])
+            model.learn(sequence.total_timesteps, callback=[callback, progress_file_callback(directory)])
             wall_time = time.perf_counter() - start
             model.logger.close()
             env.close()
@@ -254,9 +237,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
             "num_threads": th.get_num_threads(),  # as set, read back: what the job trained with
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        temporary = directory / (DONE_FILE + ".tmp")
-        temporary.write_text(json.dumps(done, indent=2) + "\n")
-        os.replace(temporary, directory / DONE_FILE)
+        write_done(directory, done)
         return done
     finally:
         if lock is not None:

@@ -393,6 +393,45 @@ def read_done(directory: Union[str, pathlib.Path]) -> Optional[dict[str, Any]]:
     return json.loads(path.read_text())
 
 
+def write_done(directory: Union[str, pathlib.Path], done: dict[str, Any]) -> None:
+    """
+    Write a job's ``done`` marker, last of its files, through a temporary file and a rename: a reader (a resuming run,
+    a report) never sees half of it.
+
+    :param directory: The job folder
+    :param done: The marker's content (JSON)
+    """
+    temporary = pathlib.Path(directory) / (DONE_FILE + ".tmp")
+    temporary.write_text(json.dumps(done, indent=2) + "\n")
+    os.replace(temporary, pathlib.Path(directory) / DONE_FILE)
+
+
+def progress_file_callback(directory: Union[str, pathlib.Path]) -> Any:
+    """
+    :param directory: A job folder
+    :return: An SB3 callback that writes the step count to the folder's ``progress`` file (:data:`PROGRESS_FILE`)
+        after every rollout and at the end, for the runner's progress bars
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    path = pathlib.Path(directory) / PROGRESS_FILE
+
+    class ProgressFile(BaseCallback):
+        def _write(self) -> None:
+            path.write_text(str(self.num_timesteps))
+
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            self._write()
+
+        def _on_training_end(self) -> None:
+            self._write()
+
+    return ProgressFile()
+
+
 def read_progress(directory: Union[str, pathlib.Path]) -> Optional[int]:
     """
     :param directory: A job folder
