@@ -18,7 +18,6 @@ Usage::
 
 import argparse
 import csv
-import datetime
 import json
 import pathlib
 import shlex
@@ -40,7 +39,7 @@ from sb3_gtr.benchmarks.arguments import (
     positive_int,
     prepare_output_dir,
 )
-from sb3_gtr.benchmarks.jobs import _clear_job_dir, check_resume, job_config_json, job_dir
+from sb3_gtr.benchmarks.jobs import _clear_job_dir, check_resume, done_marker, job_config_json, job_dir
 from sb3_gtr.benchmarks.methods import resolve_methods
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
 from sb3_gtr.benchmarks.runner import lock_job_dir, machine_info, progress_file_callback, read_done, run_jobs, write_done
@@ -161,14 +160,7 @@ def run_craftax_job(config: dict[str, Any], keep_done: bool = False) -> dict[str
         except BaseException:
             (directory / "error.txt").write_text(traceback.format_exc())
             raise
-        done = {
-            "config": job_config_json(config),
-            "algorithm": type(model).__name__,
-            "num_timesteps": int(model.num_timesteps),
-            "wall_time_s": wall_time,
-            "num_threads": th.get_num_threads(),
-            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
+        done = done_marker(config, model, wall_time)
         write_done(directory, done)
         return done
     finally:

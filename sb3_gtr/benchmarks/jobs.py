@@ -166,6 +166,26 @@ def build_model(config: Mapping[str, Any], env: Any, device: Optional[str] = Non
     )
 
 
+def done_marker(config: Mapping[str, Any], model: Any, wall_time: float) -> dict[str, Any]:
+    """
+    :param config: The job's configuration
+    :param model: The trained model
+    :param wall_time: Seconds of ``learn()``
+    :return: The content of the job's ``done`` marker: its configuration as JSON, the algorithm, steps, wall time,
+        torch threads (as set, read back: what the job trained with) and when it finished
+    """
+    import torch as th
+
+    return {
+        "config": job_config_json(config),
+        "algorithm": type(model).__name__,
+        "num_timesteps": int(model.num_timesteps),
+        "wall_time_s": wall_time,
+        "num_threads": th.get_num_threads(),
+        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     """
     Train one method with one seed across the suite; meant to run in its own process.
@@ -229,14 +249,7 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
         except BaseException:
             (directory / "error.txt").write_text(traceback.format_exc())
             raise
-        done = {
-            "config": job_config_json(config),
-            "algorithm": type(model).__name__,
-            "num_timesteps": int(model.num_timesteps),
-            "wall_time_s": wall_time,
-            "num_threads": th.get_num_threads(),  # as set, read back: what the job trained with
-            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
+        done = done_marker(config, model, wall_time)
         write_done(directory, done)
         return done
     finally:
