@@ -24,7 +24,6 @@ import shlex
 import statistics
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -39,10 +38,10 @@ from sb3_gtr.benchmarks.arguments import (
     positive_int,
     prepare_output_dir,
 )
-from sb3_gtr.benchmarks.jobs import _clear_job_dir, check_resume, done_marker, job_config_json, job_dir
+from sb3_gtr.benchmarks.jobs import check_resume, job_dir, run_in_job_folder
 from sb3_gtr.benchmarks.methods import resolve_methods
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
-from sb3_gtr.benchmarks.runner import lock_job_dir, machine_info, progress_file_callback, read_done, run_jobs, write_done
+from sb3_gtr.benchmarks.runner import machine_info, progress_file_callback, read_done, run_jobs
 
 HYPERPARAMS_DIR = pathlib.Path(__file__).resolve().parents[1] / "hyperparams"
 RESULTS_DIR = pathlib.Path("results") / "craftax_ablations"
@@ -128,8 +127,8 @@ def job_configs(
 def run_craftax_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     """
     Train one cell with one seed on Craftax; meant to run in its own process (see
-    :func:`sb3_gtr.benchmarks.jobs.run_job`, whose folder protocol it follows: lock, ``progress``, ``progress.csv``,
-    ``done`` last, ``error.txt`` on an error).
+    :func:`sb3_gtr.benchmarks.jobs.run_in_job_folder`: lock, ``progress``, ``progress.csv``, ``done`` last,
+    ``error.txt`` on an error).
     """
     import torch as th
     from stable_baselines3.common.logger import configure
@@ -138,34 +137,21 @@ def run_craftax_job(config: dict[str, Any], keep_done: bool = False) -> dict[str
     from sb3_gtr.craftax import CraftaxAchievementCallback, make_craftax_vec_env
 
     th.set_num_threads(int(config.get("num_threads", NUM_THREADS)))
-    directory = pathlib.Path(config["job_dir"])
-    lock = lock_job_dir(directory)
-    try:
-        if keep_done:
-            done = read_done(directory)
-            if done is not None and done["config"] == job_config_json(config):
-                return {**done, "reused": True}
-        _clear_job_dir(directory)
-        try:
-            env = make_craftax_vec_env(config["env_id"].split("/")[-1], config["n_envs"], seed=config["seed"])
-            algorithm = getattr(sb3_gtr, ALGOS[config["algo"]])
-            kwargs = {**config["algo_kwargs"], **config["method_kwargs"]}
-            model = algorithm(config["policy"], env, seed=config["seed"], device="cpu", **kwargs)
-            model.set_logger(configure(str(directory), ["csv"]))
-            start = time.perf_counter()
-            model.learn(config["timesteps"], callback=[CraftaxAchievementCallback(), progress_file_callback(directory)])
-            wall_time = time.perf_counter() - start
-            model.logger.close()
-            env.close()
-        except BaseException:
-            (directory / "error.txt").write_text(traceback.format_exc())
-            raise
-        done = done_marker(config, model, wall_time)
-        write_done(directory, done)
-        return done
-    finally:
-        if lock is not None:
-            lock.close()
+
+    def train(directory: pathlib.Path) -> tuple[Any, float]:
+        env = make_craftax_vec_env(config["env_id"].split("/")[-1], config["n_envs"], seed=config["seed"])
+        algorithm = getattr(sb3_gtr, ALGOS[config["algo"]])
+        kwargs = {**config["algo_kwargs"], **config["method_kwargs"]}
+        model = algorithm(config["policy"], env, seed=config["seed"], device="cpu", **kwargs)
+        model.set_logger(configure(str(directory), ["csv"]))
+        start = time.perf_counter()
+        model.learn(config["timesteps"], callback=[CraftaxAchievementCallback(), progress_file_callback(directory)])
+        wall_time = time.perf_counter() - start
+        model.logger.close()
+        env.close()
+        return model, wall_time
+
+    return run_in_job_folder(config, keep_done, train)
 
 
 def run_axis(

@@ -17,7 +17,7 @@ import pathlib
 import shutil
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Optional, Union
 
 from sb3_gtr.benchmarks.arguments import NUM_THREADS, BadArgument
@@ -186,6 +186,42 @@ def done_marker(config: Mapping[str, Any], model: Any, wall_time: float) -> dict
     }
 
 
+def run_in_job_folder(
+    config: Mapping[str, Any], keep_done: bool, train: Callable[[pathlib.Path], tuple[Any, float]]
+) -> dict[str, Any]:
+    """
+    The job-folder protocol every benchmark job follows: take the folder's lock (held until this returns, or until the
+    process ends, however it ends), return the finished marker as it is when ``keep_done`` and it holds this
+    configuration, otherwise clear the folder, train, and write the ``done`` marker last. On an error the traceback
+    goes to ``error.txt`` and the error is raised again.
+
+    :param config: The job's configuration, with ``job_dir``
+    :param keep_done: Return a ``done`` marker already in the folder that holds this configuration, without training
+    :param train: Trains into the folder, returning the model and the seconds of ``learn()``
+    :return: The content of the ``done`` marker (with ``"reused": True`` when kept)
+    :raises JobLocked: If another process holds the folder's lock (nothing in the folder is touched)
+    """
+    directory = pathlib.Path(config["job_dir"])
+    lock = lock_job_dir(directory)
+    try:
+        if keep_done:
+            done = read_done(directory)
+            if done is not None and done["config"] == job_config_json(config):
+                return {**done, "reused": True}
+        _clear_job_dir(directory)
+        try:
+            model, wall_time = train(directory)
+        except BaseException:
+            (directory / "error.txt").write_text(traceback.format_exc())
+            raise
+        done = done_marker(config, model, wall_time)
+        write_done(directory, done)
+        return done
+    finally:
+        if lock is not None:
+            lock.close()
+
+
 def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     """
     Train one method with one seed across the suite; meant to run in its own process.
@@ -213,48 +249,32 @@ def run_job(config: dict[str, Any], keep_done: bool = False) -> dict[str, Any]:
     from sb3_gtr.continual.callbacks import ContinualTaskCallback
     from sb3_gtr.continual.vec_env import make_continual_vec_env
 
-    num_threads = int(config.get("num_threads", NUM_THREADS))
-    th.set_num_threads(num_threads)
-    directory = pathlib.Path(config["job_dir"])
-    lock = lock_job_dir(directory)
-    try:
-        if keep_done:
-            done = read_done(directory)
-            if done is not None and done["config"] == job_config_json(config):
-                return {**done, "reused": True}
-        _clear_job_dir(directory)
-        try:
-            sequence = make_suite(
-                config["suite"], scale=config["scale"], n_cycles=config["n_cycles"], **config["suite_kwargs"]
-            )
-            env = make_continual_vec_env(sequence, n_envs=config["n_envs"], seed=config["seed"])
-            if config["normalize_kwargs"] is not None:
-                env = VecNormalize(env, **config["normalize_kwargs"])
-            model = build_model(config, env)
-            # The training diagnostics of every rollout (the paper's Section 3: policy shift, gradient norm, entropy,
-            # penalty), read by sb3_gtr.benchmarks.diagnostics
-            model.set_logger(configure(str(directory), ["csv"]))
-            callback = ContinualTaskCallback(
-                sequence,
-                eval_freq=config["eval_freq"],
-                n_eval_episodes=config["n_eval_episodes"],
-                log_dir=str(directory),
-                eval_seed=config["seed"] + EVAL_SEED_OFFSET,
-            )
-            start = time.perf_counter()
-            model.learn(sequence.total_timesteps, callback=[callback, progress_file_callback(directory)])
-            wall_time = time.perf_counter() - start
-            model.logger.close()
-            env.close()
-        except BaseException:
-            (directory / "error.txt").write_text(traceback.format_exc())
-            raise
-        done = done_marker(config, model, wall_time)
-        write_done(directory, done)
-        return done
-    finally:
-        if lock is not None:
-            lock.close()
+    th.set_num_threads(int(config.get("num_threads", NUM_THREADS)))
+
+    def train(directory: pathlib.Path) -> tuple[Any, float]:
+        sequence = make_suite(config["suite"], scale=config["scale"], n_cycles=config["n_cycles"], **config["suite_kwargs"])
+        env = make_continual_vec_env(sequence, n_envs=config["n_envs"], seed=config["seed"])
+        if config["normalize_kwargs"] is not None:
+            env = VecNormalize(env, **config["normalize_kwargs"])
+        model = build_model(config, env)
+        # The training diagnostics of every rollout (the paper's Section 3: policy shift, gradient norm, entropy,
+        # penalty), read by sb3_gtr.benchmarks.diagnostics
+        model.set_logger(configure(str(directory), ["csv"]))
+        callback = ContinualTaskCallback(
+            sequence,
+            eval_freq=config["eval_freq"],
+            n_eval_episodes=config["n_eval_episodes"],
+            log_dir=str(directory),
+            eval_seed=config["seed"] + EVAL_SEED_OFFSET,
+        )
+        start = time.perf_counter()
+        model.learn(sequence.total_timesteps, callback=[callback, progress_file_callback(directory)])
+        wall_time = time.perf_counter() - start
+        model.logger.close()
+        env.close()
+        return model, wall_time
+
+    return run_in_job_folder(config, keep_done, train)
 
 
 def load_job(directory: Union[str, pathlib.Path]) -> tuple[EvaluationTable, list[Phase]]:
