@@ -184,9 +184,16 @@ def axis_report(
         besides the main comparison's
     """
     spec = AXES[axis]
+    default = spec.default_variant(suite)
+    axis_dir = pathlib.Path(results_dir) / axis
+    if not any(
+        fast_suites.reported_job_dirs(suite, axis_dir, [cell_method(method, variant) for method in spec.methods])
+        for variant in spec.variants
+        if variant != default
+    ):
+        return None  # nothing of this axis has run on the suite: no need for the main comparison's bootstrap
     main = fast_suites.suite_report(suite, main_dir, calibration_dir, reps=reps)
     references = None if main is None else (main["auc_references"]["min"], main["auc_references"]["max"])
-    default = spec.default_variant(suite)
     compared = "gtr" if "gtr" in spec.methods else spec.methods[0]
     cells = {}
     for variant in spec.variants:
@@ -196,7 +203,7 @@ def axis_report(
             methods = [cell_method(method, variant) for method in spec.methods]
             report = fast_suites.suite_report(
                 suite,
-                pathlib.Path(results_dir) / axis,
+                axis_dir,
                 calibration_dir,
                 reps=reps,
                 methods=methods,

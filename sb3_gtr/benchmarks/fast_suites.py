@@ -100,6 +100,21 @@ def run_scores(
     }
 
 
+def reported_job_dirs(
+    suite: str, results_dir: Union[str, pathlib.Path], methods: Sequence[str] = METHODS
+) -> dict[str, list[pathlib.Path]]:
+    """
+    :return: The finished job folders of each method with at least 2 of them (the methods a report shows)
+    """
+    job_dirs = {
+        method: [
+            job_dir for job_dir in sorted((pathlib.Path(results_dir) / suite / method).glob("seed_*")) if read_done(job_dir)
+        ]
+        for method in methods
+    }
+    return {method: dirs for method, dirs in job_dirs.items() if len(dirs) >= 2}
+
+
 def suite_report(
     suite: str,
     results_dir: Union[str, pathlib.Path] = RESULTS_DIR,
@@ -124,13 +139,7 @@ def suite_report(
     from_scratch = calibration.from_scratch_steps(calibration.summarize(calibration_dir), suite)
     if any(value is None for value in from_scratch):
         raise ValueError(f"No calibration runs of every task of {suite!r} in {calibration_dir}: run the calibration first")
-    job_dirs = {
-        method: [
-            job_dir for job_dir in sorted((pathlib.Path(results_dir) / suite / method).glob("seed_*")) if read_done(job_dir)
-        ]
-        for method in methods
-    }
-    job_dirs = {method: dirs for method, dirs in job_dirs.items() if len(dirs) >= 2}
+    job_dirs = reported_job_dirs(suite, results_dir, methods)
     if not job_dirs:
         return None
     # The AUC's normalisation, shared by every run of the suite: the worst and best evaluation of any of them

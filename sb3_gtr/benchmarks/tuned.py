@@ -196,9 +196,11 @@ def tuned_report(
         the main comparison's, and ``tuned``), with each method's best setting and its sweep's scores; ``None`` if no
         tuned method has 2 finished validation runs
     """
+    names = [ablations.cell_method(method, TUNED) for method in METHODS]
+    if not fast_suites.reported_job_dirs(suite, results_dir, names):
+        return None  # before the main comparison's report, whose bootstrap takes minutes
     main = fast_suites.suite_report(suite, main_dir, calibration_dir, reps=reps)
     references = None if main is None else (main["auc_references"]["min"], main["auc_references"]["max"])
-    names = [ablations.cell_method(method, TUNED) for method in METHODS]
     tuned = fast_suites.suite_report(
         suite, results_dir, calibration_dir, reps=reps, methods=names, compared=names[-1], references=references
     )
