@@ -33,3 +33,35 @@ def test_bad_input_is_refused_before_any_step(tmp_path, capsys):
     with pytest.raises(SystemExit):
         craftax_throughput.main(["--num-envs", "0"])
     assert not (tmp_path / "craftax_throughput.json").exists()
+
+
+def test_a_stopped_run_keeps_its_figures_and_the_same_command_measures_only_the_rest(tmp_path, monkeypatch):
+    # The timings are stubbed (the real ones are tested above): what is tested is which figures are measured
+    argv = ["--num-envs", "8", "--steps", "2", "--repeats", "1", "--train-envs", "8", "--train-rollouts", "1",
+            "--output", str(tmp_path) + "/"]  # fmt: skip
+    measured = []
+    monkeypatch.setattr(craftax_throughput, "time_raw", lambda env_id, count, *args: measured.append(count) or 10.0 + count)
+    monkeypatch.setattr(craftax_throughput, "time_adapter", lambda *args: 9.0)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(craftax_throughput, "time_training", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        craftax_throughput.main(argv)
+    partial = json.loads((tmp_path / "craftax_throughput.json").read_text())
+    assert [row["num_envs"] for row in partial["rows"]] == [8] and partial["pending"] == ["training"]
+    assert "Partial" in (tmp_path / "craftax_throughput.rst").read_text()
+
+    monkeypatch.setattr(craftax_throughput, "time_training", lambda *args: {"steps_per_second": 1.0, "rollout_steps": 512,
+                                                                            "torch_device": "cpu"})  # fmt: skip
+    assert craftax_throughput.main([*argv[:1], "8", "4", *argv[2:]]) == 0
+    report = json.loads((tmp_path / "craftax_throughput.json").read_text())
+    assert measured == [8, 4]  # the 8-env row was kept from the stopped run
+    assert report["rows"][0] == partial["rows"][0] and report["rows"][1]["share"] == pytest.approx(9.0 / 14.0)
+    assert report["pending"] == [] and report["training"]["steps_per_second"] == 1.0
+    assert "Partial" not in (tmp_path / "craftax_throughput.rst").read_text()
+
+    # Other settings (2 repeats instead of 1): nothing is kept, the 8-env row is measured twice
+    assert argv[4:6] == ["--repeats", "1"] and craftax_throughput.main([*argv[:5], "2", *argv[6:]]) == 0
+    assert measured == [8, 4, 8, 8]

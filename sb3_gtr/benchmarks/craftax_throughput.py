@@ -15,7 +15,10 @@ Three figures per environment count, on one JAX device (CPU unless ``--device`` 
 
 Compilation is excluded from every figure (one warm-up step or rollout first). Raw and adapter are timed in
 alternation, ``--repeats`` times each, and the medians reported. The figures go to ``<output>.json`` and
-``<output>.rst`` (default ``docs/benchmarks/craftax_throughput``), which :doc:`/guide/craftax` quotes.
+``<output>.rst`` (default ``docs/benchmarks/craftax_throughput``), which :doc:`/guide/craftax` quotes. Both are
+rewritten after each figure (what is still to measure listed as ``pending``), and the same command run again keeps
+the figures a stopped run left with the same settings (environment, device, ``--steps``, ``--repeats``) and measures
+only the others.
 
 Usage::
 
@@ -127,45 +130,79 @@ def time_training(env_id: str, num_envs: int, rollouts: int, device_name: Option
     return {"steps_per_second": rollouts * rollout / elapsed, "rollout_steps": rollout, "torch_device": str(model.device)}
 
 
+def _settings(env_id: str, steps: int, repeats: int, device: Any) -> dict[str, Any]:
+    """:return: What a row's figures depend on besides its number of environments (a row is reused only if equal)"""
+    return {"env_id": env_id, "jax_device": str(device), "steps": steps, "repeats": repeats}
+
+
+def _previous(prefix: Optional[pathlib.Path]) -> dict[str, Any]:
+    """:return: The report an interrupted run left at ``prefix`` (empty if none)"""
+    if prefix is None or not prefix.with_suffix(".json").is_file():
+        return {}
+    return json.loads(prefix.with_suffix(".json").read_text())
+
+
 def run(
     env_id: str, num_envs: Sequence[int], steps: int, repeats: int, train_envs: int, train_rollouts: int,
-    platform: Optional[str],
+    platform: Optional[str], prefix: Optional[pathlib.Path] = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """:return: The report: per environment count the raw and adapter figures, and the training figure"""
+    """
+    :param prefix: Where the report is written (``.json`` and ``.rst``) after each figure, so that a run stopped in a
+        slow cell keeps the cells before it; the figures of a report already there with the same settings are kept and
+        not measured again (``None``: write nothing)
+    :return: The report: per environment count the raw and adapter figures, and the training figure
+    """
     import jax
 
     device = _device(platform)
-    rows = []
-    for count in num_envs:
-        raw, adapter = [], []
-        for _ in range(repeats):  # in alternation, so that a shared machine's drifts hit both alike
-            raw.append(time_raw(env_id, count, steps, device))
-            adapter.append(time_adapter(env_id, count, steps, device))
-        row = {"num_envs": count, "raw": raw, "adapter": adapter, "raw_median": statistics.median(raw),
-               "adapter_median": statistics.median(adapter)}  # fmt: skip
-        row["share"] = row["adapter_median"] / row["raw_median"]
-        rows.append(row)
-        print(f"{count} envs: raw {row['raw_median']:,.0f}, adapter {row['adapter_median']:,.0f} steps/s "
-              f"({row['share']:.0%})", flush=True)  # fmt: skip
-    training = None
-    if train_rollouts > 0:
-        training = {"num_envs": train_envs, "rollouts": train_rollouts,
-                    **time_training(env_id, train_envs, train_rollouts, platform)}  # fmt: skip
-        print(f"training at {train_envs} envs: {training['steps_per_second']:,.0f} steps/s", flush=True)
-    return {
-        "env_id": env_id,
-        "jax_device": str(device),
+    settings = _settings(env_id, steps, repeats, device)
+    previous = _previous(prefix)
+    same = all(previous.get(key) == value for key, value in settings.items())
+    kept_rows = {row["num_envs"]: row for row in previous.get("rows", [])} if same else {}
+    report = {
+        **settings,
         "jax_version": jax.__version__,
-        "steps": steps,
-        "repeats": repeats,
-        "rows": rows,
-        "training": training,
+        "rows": [],
+        "training": None,
+        "pending": [*map(str, num_envs), *(["training"] if train_rollouts > 0 else [])],
         "target": {"share": TARGET_SHARE, "num_envs": TARGET_NUM_ENVS},
         "command": " ".join(["python -m sb3_gtr.benchmarks.craftax_throughput", *map(shlex.quote, sys.argv[1:])]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(),
-        "load_average": load_average(),
     }
+
+    def figure_done(name: str) -> None:
+        report["pending"].remove(name)
+        report["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        report["load_average"] = load_average()
+        if prefix is not None:
+            write_report(report, prefix)
+
+    for count in num_envs:
+        if count in kept_rows:
+            row = kept_rows[count]
+            print(f"{count} envs: kept from {prefix.with_suffix('.json')}", flush=True)
+        else:
+            raw, adapter = [], []
+            for _ in range(repeats):  # in alternation, so that a shared machine's drifts hit both alike
+                raw.append(time_raw(env_id, count, steps, device))
+                adapter.append(time_adapter(env_id, count, steps, device))
+            row = {"num_envs": count, "raw": raw, "adapter": adapter, "raw_median": statistics.median(raw),
+                   "adapter_median": statistics.median(adapter)}  # fmt: skip
+            row["share"] = row["adapter_median"] / row["raw_median"]
+            row["load_average"] = load_average()
+        report["rows"].append(row)
+        print(f"{count} envs: raw {row['raw_median']:,.0f}, adapter {row['adapter_median']:,.0f} steps/s "
+              f"({row['share']:.0%})", flush=True)  # fmt: skip
+        figure_done(str(count))
+    if train_rollouts > 0:
+        training = previous.get("training") if same else None
+        if not training or (training["num_envs"], training["rollouts"]) != (train_envs, train_rollouts):
+            training = {"num_envs": train_envs, "rollouts": train_rollouts,
+                        **time_training(env_id, train_envs, train_rollouts, platform)}  # fmt: skip
+        report["training"] = training
+        print(f"training at {train_envs} envs: {training['steps_per_second']:,.0f} steps/s", flush=True)
+        figure_done("training")
+    return report
 
 
 def rst_lines(report: dict[str, Any]) -> list[str]:
@@ -187,6 +224,9 @@ def rst_lines(report: dict[str, Any]) -> list[str]:
                   f"environments, {training['rollouts']} rollouts of {training['rollout_steps']:,} steps, torch on "
                   f"``{training['torch_device']}``): {training['steps_per_second']:,.0f} environment steps per "
                   "second."]  # fmt: skip
+    if report.get("pending"):
+        lines += ["", f"**Partial**: not measured yet: {', '.join(report['pending'])} (the run stopped or is running; "
+                  "running the same command again measures only these)."]  # fmt: skip
     machine = report["machine"]
     where = machine.get("processor") or machine.get("machine", "this machine")
     lines += ["", f"Measured {report['date']} with ``{report['command']}`` on {where} "
@@ -220,10 +260,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from sb3_gtr.craftax.vec_env import check_env_name
 
         env_id = check_env_name(args.env)
-        report = run(env_id, args.num_envs, args.steps, args.repeats, args.train_envs, args.train_rollouts, args.device)
+        run(env_id, args.num_envs, args.steps, args.repeats, args.train_envs, args.train_rollouts, args.device, prefix)
     except (BadArgument, ValueError) as error:
         parser.error(error_text(error))
-    write_report(report, prefix)
     return 0
 
 
