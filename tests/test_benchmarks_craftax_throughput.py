@@ -32,6 +32,9 @@ def test_bad_input_is_refused_before_any_step(tmp_path, capsys):
     assert "--device 'tpu'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         craftax_throughput.main(["--num-envs", "0"])
+    with pytest.raises(SystemExit):
+        craftax_throughput.main(["--num-envs", "8", "12", "--reset-ratio", "8", "--train-rollouts", "0"])
+    assert "--reset-ratio 8 must divide every --num-envs and --train-envs, not [12]" in capsys.readouterr().err
     assert not (tmp_path / "craftax_throughput.json").exists()
 
 
@@ -65,3 +68,8 @@ def test_a_stopped_run_keeps_its_figures_and_the_same_command_measures_only_the_
     # Other settings (2 repeats instead of 1): nothing is kept, the 8-env row is measured twice
     assert argv[4:6] == ["--repeats", "1"] and craftax_throughput.main([*argv[:5], "2", *argv[6:]]) == 0
     assert measured == [8, 4, 8, 8]
+    # Nor with another reset ratio
+    assert craftax_throughput.main([*argv[:5], "2", *argv[6:], "--reset-ratio", "2"]) == 0
+    assert measured == [8, 4, 8, 8, 8, 8]
+    assert json.loads((tmp_path / "craftax_throughput.json").read_text())["reset_ratio"] == 2
+    assert "reset_ratio=2" in (tmp_path / "craftax_throughput.rst").read_text()

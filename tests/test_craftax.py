@@ -70,6 +70,27 @@ def test_vec_env_seeding_episodes_and_achievements():
     assert "open_chest" in achievement_names("Craftax-Symbolic-v1")  # the paper's milestone is Craftax's
 
 
+def test_reset_ratio_builds_fewer_worlds_and_shares_them_only_when_more_episodes_end_at_once():
+    # 8 environments, 4 fresh worlds per step: the k-th env to end at a step restarts in world k mod 4
+    env = make_craftax_vec_env(CLASSIC, N_ENVS, seed=0, max_timesteps=EPISODE, reset_ratio=2)
+    assert env.unwrapped.batch.n_resets == 4
+    rng = np.random.default_rng(0)
+    env.reset()
+    pairs = {"same": 0, "other": 0}
+    for _ in range(EPISODE):
+        obs, _, dones, infos = env.step(rng.integers(0, 17, N_ENVS))
+        ended = np.flatnonzero(dones)
+        for rank, i in enumerate(ended):
+            assert not np.array_equal(obs[i], infos[i].get("terminal_observation", obs[i] + 1))
+            for other_rank, j in enumerate(ended[rank + 1 :], start=rank + 1):
+                same = other_rank % 4 == rank % 4
+                assert np.array_equal(obs[i], obs[j]) == same, (rank, other_rank)
+                pairs["same" if same else "other"] += 1
+    assert pairs["same"] and pairs["other"], pairs  # at the time limit, more than 4 episodes end at once
+    # The default (1) is unchanged: a world per ending episode
+    assert make().unwrapped.batch.n_resets == N_ENVS
+
+
 def test_gymnasium_id_makes_one_env_that_passes_the_env_checker():
     import gymnasium as gym
 
@@ -134,6 +155,10 @@ def test_bad_input():
         CraftaxVecEnv("Craftax-Pixels-v1")
     with pytest.raises(ValueError, match="num_envs"):
         CraftaxVecEnv(num_envs=0)
+    with pytest.raises(ValueError, match=r"reset_ratio must divide num_envs \(8\): one of \[1, 2, 4, 8\], got 3"):
+        CraftaxVecEnv(num_envs=8, reset_ratio=3)
+    with pytest.raises(ValueError, match="reset_ratio"):
+        CraftaxVecEnv(num_envs=8, reset_ratio=0)
     env = make()
     env.reset()
     with pytest.raises(ValueError, match=r"actions must be integers in \[0, 17\).*\[17\]"):

@@ -57,13 +57,13 @@ def _device(platform: Optional[str]) -> Any:
         raise BadArgument(f"--device {platform!r}: JAX has no such platform here ({error})") from error
 
 
-def time_raw(env_id: str, num_envs: int, steps: int, device: Any) -> float:
+def time_raw(env_id: str, num_envs: int, steps: int, device: Any, reset_ratio: int = 1) -> float:
     """:return: Environment steps per second of the batched JAX step alone (random actions drawn on the device)"""
     import jax
 
     from sb3_gtr.craftax.vec_env import CraftaxBatch
 
-    batch = CraftaxBatch(env_id, num_envs, device=device)
+    batch = CraftaxBatch(env_id, num_envs, device=device, reset_ratio=reset_ratio)
     key = batch.key(0)
     _, states, key = batch._reset(key)
     n_actions = batch.n_actions
@@ -84,13 +84,13 @@ def time_raw(env_id: str, num_envs: int, steps: int, device: Any) -> float:
     return steps * num_envs / (time.perf_counter() - start)
 
 
-def time_adapter(env_id: str, num_envs: int, steps: int, device: Any) -> float:
+def time_adapter(env_id: str, num_envs: int, steps: int, device: Any, reset_ratio: int = 1) -> float:
     """:return: Environment steps per second of :class:`CraftaxVecEnv` through the ``VecEnv`` API (random actions)"""
     import numpy as np
 
     from sb3_gtr.craftax.vec_env import CraftaxVecEnv
 
-    env = CraftaxVecEnv(env_id, num_envs, seed=0, device=device)
+    env = CraftaxVecEnv(env_id, num_envs, seed=0, device=device, reset_ratio=reset_ratio)
     env.reset()
     rng = np.random.default_rng(0)
     n_actions = env.action_space.n
@@ -104,7 +104,9 @@ def time_adapter(env_id: str, num_envs: int, steps: int, device: Any) -> float:
     return steps * num_envs / elapsed
 
 
-def time_training(env_id: str, num_envs: int, rollouts: int, device_name: Optional[str]) -> dict[str, float]:
+def time_training(
+    env_id: str, num_envs: int, rollouts: int, device_name: Optional[str], reset_ratio: int = 1
+) -> dict[str, float]:
     """
     :return: Environment steps per second of ``RecurrentGTRPPO.learn()`` with the CPU file's settings (one warm-up
         rollout first, which compiles), and the rollout size
@@ -119,7 +121,7 @@ def time_training(env_id: str, num_envs: int, rollouts: int, device_name: Option
     kwargs = {key: value for key, value in config.items() if key not in ("n_envs", "n_timesteps", "policy", "batch_size")}
     n_steps = config["n_steps"]
     batch_size = max(n_steps * num_envs // 4, 1)  # 4 minibatches per epoch, as the CPU file at its 16 environments
-    env = make_craftax_vec_env(env_id, num_envs, seed=0, device=device_name)
+    env = make_craftax_vec_env(env_id, num_envs, seed=0, device=device_name, reset_ratio=reset_ratio)
     model = RecurrentGTRPPO(config["policy"], env, batch_size=batch_size, seed=0, **kwargs)
     rollout = n_steps * num_envs
     model.learn(rollout)  # compile and warm up
@@ -130,9 +132,9 @@ def time_training(env_id: str, num_envs: int, rollouts: int, device_name: Option
     return {"steps_per_second": rollouts * rollout / elapsed, "rollout_steps": rollout, "torch_device": str(model.device)}
 
 
-def _settings(env_id: str, steps: int, repeats: int, device: Any) -> dict[str, Any]:
+def _settings(env_id: str, steps: int, repeats: int, device: Any, reset_ratio: int) -> dict[str, Any]:
     """:return: What a row's figures depend on besides its number of environments (a row is reused only if equal)"""
-    return {"env_id": env_id, "jax_device": str(device), "steps": steps, "repeats": repeats}
+    return {"env_id": env_id, "jax_device": str(device), "steps": steps, "repeats": repeats, "reset_ratio": reset_ratio}
 
 
 def _previous(prefix: Optional[pathlib.Path]) -> dict[str, Any]:
@@ -144,18 +146,19 @@ def _previous(prefix: Optional[pathlib.Path]) -> dict[str, Any]:
 
 def run(
     env_id: str, num_envs: Sequence[int], steps: int, repeats: int, train_envs: int, train_rollouts: int,
-    platform: Optional[str], prefix: Optional[pathlib.Path] = None,
+    platform: Optional[str], prefix: Optional[pathlib.Path] = None, reset_ratio: int = 1,
 ) -> dict[str, Any]:  # fmt: skip
     """
     :param prefix: Where the report is written (``.json`` and ``.rst``) after each figure, so that a run stopped in a
         slow cell keeps the cells before it; the figures of a report already there with the same settings are kept and
         not measured again (``None``: write nothing)
+    :param reset_ratio: Environments per fresh world built at each step (:class:`~sb3_gtr.craftax.vec_env.CraftaxVecEnv`)
     :return: The report: per environment count the raw and adapter figures, and the training figure
     """
     import jax
 
     device = _device(platform)
-    settings = _settings(env_id, steps, repeats, device)
+    settings = _settings(env_id, steps, repeats, device, reset_ratio)
     previous = _previous(prefix)
     same = all(previous.get(key) == value for key, value in settings.items())
     kept_rows = {row["num_envs"]: row for row in previous.get("rows", [])} if same else {}
@@ -184,8 +187,8 @@ def run(
         else:
             raw, adapter = [], []
             for _ in range(repeats):  # in alternation, so that a shared machine's drifts hit both alike
-                raw.append(time_raw(env_id, count, steps, device))
-                adapter.append(time_adapter(env_id, count, steps, device))
+                raw.append(time_raw(env_id, count, steps, device, reset_ratio))
+                adapter.append(time_adapter(env_id, count, steps, device, reset_ratio))
             row = {"num_envs": count, "raw": raw, "adapter": adapter, "raw_median": statistics.median(raw),
                    "adapter_median": statistics.median(adapter)}  # fmt: skip
             row["share"] = row["adapter_median"] / row["raw_median"]
@@ -198,7 +201,7 @@ def run(
         training = previous.get("training") if same else None
         if not training or (training["num_envs"], training["rollouts"]) != (train_envs, train_rollouts):
             training = {"num_envs": train_envs, "rollouts": train_rollouts,
-                        **time_training(env_id, train_envs, train_rollouts, platform)}  # fmt: skip
+                        **time_training(env_id, train_envs, train_rollouts, platform, reset_ratio)}  # fmt: skip
         report["training"] = training
         print(f"training at {train_envs} envs: {training['steps_per_second']:,.0f} steps/s", flush=True)
         figure_done("training")
@@ -214,7 +217,10 @@ def rst_lines(report: dict[str, Any]) -> list[str]:
             target = "met" if row["share"] >= report["target"]["share"] else "missed"
         rows.append([str(row["num_envs"]), fixed(row["raw_median"], 0), fixed(row["adapter_median"], 0),
                      f"{row['share']:.0%}", target])  # fmt: skip
-    lines = [f"``{report['env_id']}`` on JAX device ``{report['jax_device']}``, environment steps per second (median of "
+    ratio = report.get("reset_ratio", 1)
+    worlds = "a fresh world per environment per step" if ratio == 1 else f"a fresh world per {ratio} environments per step"
+    lines = [f"``{report['env_id']}`` on JAX device ``{report['jax_device']}``, {worlds} (``reset_ratio={ratio}``), "
+             "environment steps per second (median of "
              f"{report['repeats']} alternated runs of {report['steps']} steps; target: adapter >= "
              f"{report['target']['share']:.0%} of raw at {report['target']['num_envs']} environments).", ""]  # fmt: skip
     lines += rst_grid_table(["environments", "raw JAX", "adapter (VecEnv)", "adapter / raw", "target"], rows)
@@ -250,17 +256,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeats", type=positive_int, default=3, help="alternated runs of raw and adapter")
     parser.add_argument("--train-envs", type=positive_int, default=64, help="environments of the training figure")
     parser.add_argument("--train-rollouts", type=int, default=2, help="rollouts timed for training (0: no training figure)")
+    parser.add_argument(
+        "--reset-ratio", type=positive_int, default=1, help="environments per fresh world built at each step (default 1)"
+    )
     parser.add_argument("--device", default=None, help="JAX platform (cpu, gpu; default: JAX's default device)")
     parser.add_argument("--output", default=str(DOCS_PREFIX), help="path of the .json and .rst files, without suffix")
     args = parser.parse_args(argv)
     if args.train_rollouts < 0:
         parser.error(f"--train-rollouts must be 0 or more, got {args.train_rollouts}")
+    counts = [*args.num_envs, *([args.train_envs] if args.train_rollouts else [])]
+    if not_divided := [count for count in counts if count % args.reset_ratio]:
+        parser.error(f"--reset-ratio {args.reset_ratio} must divide every --num-envs and --train-envs, not {not_divided}")
     try:
         prefix = output_prefix(args.output, DOCS_PREFIX.name, (".json", ".rst"))
         from sb3_gtr.craftax.vec_env import check_env_name
 
         env_id = check_env_name(args.env)
-        run(env_id, args.num_envs, args.steps, args.repeats, args.train_envs, args.train_rollouts, args.device, prefix)
+        run(env_id, args.num_envs, args.steps, args.repeats, args.train_envs, args.train_rollouts, args.device, prefix,
+            args.reset_ratio)  # fmt: skip
     except (BadArgument, ValueError) as error:
         parser.error(error_text(error))
     return 0

@@ -85,15 +85,28 @@ class CraftaxBatch:
     :param max_timesteps: Steps after which an episode is cut (``None``: Craftax's, 10,000 for Classic and
         100,000 for Craftax)
     :param device: The JAX device (``None``: JAX's default)
+    :param reset_ratio: Environments per fresh world generated at each step (see :class:`CraftaxVecEnv`); must divide
+        ``num_envs``
     """
 
     def __init__(
-        self, env_id: str, num_envs: int, max_timesteps: Optional[int] = None, device: Optional[jax.Device] = None
+        self,
+        env_id: str,
+        num_envs: int,
+        max_timesteps: Optional[int] = None,
+        device: Optional[jax.Device] = None,
+        reset_ratio: int = 1,
     ) -> None:
         self.name = check_env_name(env_id)
         check_positive_int("num_envs", num_envs)
         if max_timesteps is not None:
             check_positive_int("max_timesteps", max_timesteps)
+        check_positive_int("reset_ratio", reset_ratio)
+        if num_envs % reset_ratio:
+            divisors = [d for d in range(1, num_envs + 1) if num_envs % d == 0]
+            raise ValueError(f"reset_ratio must divide num_envs ({num_envs}): one of {divisors}, got {reset_ratio}")
+        self.reset_ratio = reset_ratio
+        self.n_resets = num_envs // reset_ratio
         env_class, _ = _craftax_modules(self.name)
         self.env = env_class()
         params = self.env.default_params
@@ -116,8 +129,12 @@ class CraftaxBatch:
         step = jax.vmap(self.env.step_env, in_axes=(0, 0, 0, None))
         obs_end, states_end, rewards, dones, _ = step(jax.random.split(step_key, self.num_envs), states, actions, self.params)
         obs_new, states_new = jax.vmap(self.env.reset_env, in_axes=(0, None))(
-            jax.random.split(reset_key, self.num_envs), self.params
+            jax.random.split(reset_key, self.n_resets), self.params
         )
+        if self.n_resets < self.num_envs:
+            # The k-th environment ending at this step (k from 0) takes fresh world k mod n_resets
+            index = (jnp.cumsum(dones) - 1) % self.n_resets
+            obs_new, states_new = obs_new[index], jax.tree.map(lambda leaf: leaf[index], states_new)
 
         def pick(new: jax.Array, old: jax.Array) -> jax.Array:
             return jnp.where(dones.reshape(dones.shape + (1,) * (old.ndim - 1)), new, old)
@@ -181,6 +198,12 @@ class CraftaxVecEnv(VecEnv):
     :param seed: Seed of the first reset and of everything after it (``None``: random)
     :param max_timesteps: Steps after which an episode is cut (``None``: Craftax's)
     :param device: The JAX device (``None``: JAX's default)
+    :param reset_ratio: Environments per fresh world generated at each step. Building a world is most of a step's
+        cost, and the step builds one for every environment that could end (1, the default: each ending episode gets
+        a world of its own). With ``r``, only ``num_envs / r`` are built per step and the k-th environment to end at
+        that step takes world ``k mod (num_envs / r)``: exact as long as fewer than ``num_envs / r`` episodes end at
+        once, otherwise some restart in the same world (Craftax's own ``OptimisticResetVecEnvWrapper`` makes the same
+        trade). Must divide ``num_envs``.
     """
 
     def __init__(
@@ -190,8 +213,9 @@ class CraftaxVecEnv(VecEnv):
         seed: Optional[int] = None,
         max_timesteps: Optional[int] = None,
         device: Optional[jax.Device] = None,
+        reset_ratio: int = 1,
     ) -> None:
-        self.batch = CraftaxBatch(env_id, num_envs, max_timesteps, device)
+        self.batch = CraftaxBatch(env_id, num_envs, max_timesteps, device, reset_ratio)
         self.render_mode = None
         observation_space = gym.spaces.Box(0.0, 1.0, (self.batch.obs_dim,), np.float32)
         super().__init__(num_envs, observation_space, gym.spaces.Discrete(self.batch.n_actions))
@@ -269,6 +293,7 @@ def make_craftax_vec_env(
     monitor_dir: Optional[str] = None,
     max_timesteps: Optional[int] = None,
     device: Optional[Union[str, jax.Device]] = None,
+    reset_ratio: int = 1,
 ) -> VecMonitor:
     """
     A :class:`CraftaxVecEnv` in SB3's ``VecMonitor``, the way ``make_vec_env`` builds other environments.
@@ -279,6 +304,7 @@ def make_craftax_vec_env(
     :param monitor_dir: Folder of the monitor's ``monitor.csv`` (``None``: no file)
     :param max_timesteps: Steps after which an episode is cut (``None``: Craftax's)
     :param device: The JAX device, or a platform name (``"cpu"``, ``"gpu"``: its first device; ``None``: JAX's default)
+    :param reset_ratio: Environments per fresh world generated at each step (:class:`CraftaxVecEnv`)
     :return: The monitored vectorised environment
     """
     if isinstance(device, str):
@@ -286,7 +312,7 @@ def make_craftax_vec_env(
             device = jax.devices(device)[0]
         except RuntimeError as error:
             raise ValueError(f"device {device!r}: JAX has no such platform here ({error})") from error
-    env = CraftaxVecEnv(env_id, n_envs, seed=seed, max_timesteps=max_timesteps, device=device)
+    env = CraftaxVecEnv(env_id, n_envs, seed=seed, max_timesteps=max_timesteps, device=device, reset_ratio=reset_ratio)
     filename = None
     if monitor_dir is not None:
         import os
