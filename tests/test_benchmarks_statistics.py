@@ -28,6 +28,23 @@ def test_probability_of_improvement_is_the_mann_whitney_statistic():
     assert same["probability"] == pytest.approx(0.5)
 
 
+def test_intervals_depend_on_their_seed_alone():
+    # rliable draws its bootstrap indices from NumPy's global generator: a seed has to fix them all the same, whatever
+    # state the global generator is in, and that state must come back unchanged
+    rng = np.random.default_rng(3)
+    scores = {"a": rng.normal(size=12), "b": rng.normal(loc=0.5, size=12)}
+    results = []
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)
+        expected_next = np.random.random()
+        np.random.seed(global_seed)
+        results.append((iqm_intervals(scores, reps=300), probability_of_improvement(scores, "a", ["b"], reps=300)))
+        assert np.random.random() == expected_next
+    assert results[0] == results[1]
+    # and the seed does reach the bootstrap
+    assert len({iqm_intervals(scores, reps=300, seed=seed)["b"]["low"] for seed in range(5)}) > 1
+
+
 @pytest.mark.parametrize("values", [[1.0], [1.0, float("nan")], [[[1.0]]]])
 def test_bad_scores_are_refused(values):
     with pytest.raises(ValueError, match="must be a finite"):

@@ -37,12 +37,19 @@ def _interval_estimates(
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     library, _ = _rliable()
-    with warnings.catch_warnings():
-        # rliable 1.2 hands arch a RandomState, which arch 7.2 deprecates in favour of a Generator: a library matter
-        warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
-        return library.get_interval_estimates(
-            scores, function, reps=reps, confidence_interval_size=confidence, random_state=np.random.RandomState(seed)
-        )
+    # rliable 1.2's stratified bootstraps draw their indices from NumPy's global generator, not from the random_state
+    # they are given: without seeding it the same call gave other intervals each time. Seed it, then put it back.
+    global_state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():
+            # rliable 1.2 hands arch a RandomState, which arch 7.2 deprecates in favour of a Generator: a library matter
+            warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+            return library.get_interval_estimates(
+                scores, function, reps=reps, confidence_interval_size=confidence, random_state=np.random.RandomState(seed)
+            )
+    finally:
+        np.random.set_state(global_state)
 
 
 def _scores(name: str, values: Any) -> np.ndarray:
