@@ -2,6 +2,7 @@
 normalisation for every cell, and the report's tables and plot."""
 
 import json
+import re
 
 import pytest
 from test_benchmarks_fast_suites import SUITE, calibration_runs, continual_run
@@ -38,6 +39,12 @@ def test_axis_report_compares_gtr_with_each_method_at_the_same_variant(tmp_path)
     # One normalisation of the AUC for every cell: the main comparison's
     assert high["auc_references"] == main["auc_references"]
     assert main["scores"]["relearning_cost"]["probability_of_improvement"]["ppo"]["probability"] == pytest.approx(0.5)
+    # GTR at the suite's defaults (cost 2.0) against each run of the cell: always beaten by gtr-e30 (0.5), tied with
+    # ppo-e30 (2.0); the main comparison's own cell is not compared with itself
+    versus_default = high["default_gtr_improvement"]
+    assert versus_default["gtr-e30"]["probability"] == pytest.approx(0.0)
+    assert versus_default["ppo-e30"]["probability"] == pytest.approx(0.5)
+    assert "default_gtr_improvement" not in main
 
     # A suite with the main comparison's runs only has nothing of the axis to report
     assert ablations.axis_report("clip", SUITE, tmp_path / "ablations", tmp_path / "fast", tmp_path / "calibration") is None
@@ -45,6 +52,7 @@ def test_axis_report_compares_gtr_with_each_method_at_the_same_variant(tmp_path)
     ablations.write_report([report], tmp_path / "ablation_epochs")
     table = (tmp_path / "ablation_epochs.rst").read_text()
     assert "e20 (suite's)" in table and "e30" in table and "1.00 [1.00, 1.00]" in table
+    assert "P(default GTR better)" in table and "0.00 [0.00, 0.00]" in table
     assert json.loads((tmp_path / "ablation_epochs.json").read_text())["suites"][0]["axis"] == "epochs"
     ablations.plot_axis(report, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 10_000
@@ -88,3 +96,22 @@ def test_a_jobs_configuration_does_not_depend_on_the_variants_run(tmp_path, monk
         assert config == configs["whole"][key]
     # The zoo's clip_range stays in the cell's own kwargs even where the cell does not change it
     assert configs["alone"][("ppo-noclip", 2)]["method_kwargs"]["clip_range"] == 0.2
+
+
+def test_an_axis_of_one_method_is_compared_with_gtr_at_the_suites_defaults(tmp_path):
+    # sigma varies GTR alone: no method beside it at the same variant, so the default GTR is its only comparison
+    calibration_runs(tmp_path / "calibration")
+    for seed in range(4):
+        continual_run(tmp_path / "fast", "gtr", seed, evals_to_solve=4)  # re-learns as fast as from scratch: cost 1.0
+        continual_run(tmp_path / "ablations" / "sigma", "gtr-s0.1", seed, evals_to_solve=8)  # cost 2.0
+        continual_run(tmp_path / "ablations" / "sigma", "gtr-s1", seed, evals_to_solve=2 + seed % 2 * 6)  # 0.5 or 2.0
+    dirs = tmp_path / "ablations", tmp_path / "fast", tmp_path / "calibration"
+    report = ablations.axis_report("sigma", SUITE, *dirs, reps=200)
+    narrow, wide = report["cells"]["s0.1"], report["cells"]["s1"]
+    assert "probability_of_improvement" not in narrow["scores"]["relearning_cost"]
+    assert narrow["default_gtr_improvement"]["gtr-s0.1"]["probability"] == pytest.approx(1.0)
+    # Half the runs beat the default (0.5 < 1.0), half lose to it (2.0 > 1.0)
+    assert wide["default_gtr_improvement"]["gtr-s1"]["probability"] == pytest.approx(0.5)
+    ablations.write_report([report], tmp_path / "ablation_sigma")
+    rows = [line for line in (tmp_path / "ablation_sigma.rst").read_text().splitlines() if line.startswith("s0.1")]
+    assert len(rows) == 1 and re.search(r" - +1\.00 \[1\.00, 1\.00\] *$", rows[0])  # no P(GTR better), then the default's

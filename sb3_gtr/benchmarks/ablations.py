@@ -23,6 +23,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Optional, Union
 
+import numpy as np
+
 from sb3_gtr.benchmarks import calibration, fast_suites
 from sb3_gtr.benchmarks.arguments import (
     NUM_THREADS,
@@ -36,6 +38,7 @@ from sb3_gtr.benchmarks.arguments import (
 )
 from sb3_gtr.benchmarks.reports import fixed, rst_simple_table
 from sb3_gtr.benchmarks.runner import machine_info
+from sb3_gtr.benchmarks.statistics import probability_of_improvement
 from sb3_gtr.continual.plotting import agg_figure
 from sb3_gtr.continual.suites import REVERSAL_SUITES
 
@@ -45,6 +48,7 @@ PLOTS_DIR = pathlib.Path("docs") / "_static"
 #: Evaluations per phase, as in the main comparison (its ``--eval-freq`` is a twentieth of a phase).
 EVALS_PER_PHASE = 20
 ALL_METHODS = fast_suites.METHODS
+DEFAULT_GTR = fast_suites.COMPARED  # the main comparison's GTR, at the suite's defaults
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,8 +184,9 @@ def axis_report(
     """
     :return: The axis, its methods and, per variant with runs, the
         :func:`~sb3_gtr.benchmarks.fast_suites.suite_report` of its cells, GTR's
-        probabilities of improvement over the other methods at the same variant; ``None`` without any cell of 2 runs
-        besides the main comparison's
+        probabilities of improvement over the other methods at the same variant and, in each cell besides the main
+        comparison's, the probability that GTR at the suite's defaults beats each of its methods
+        (:func:`default_gtr_improvement`); ``None`` without any cell of 2 runs besides the main comparison's
     """
     spec = AXES[axis]
     default = spec.default_variant(suite)
@@ -214,6 +219,10 @@ def axis_report(
             cells[variant] = {"main_comparison": variant == default, **report}
     if not any(not cell["main_comparison"] for cell in cells.values()):
         return None  # the main comparison alone: nothing of this axis has run on the suite
+    if main is not None and DEFAULT_GTR in main["runs"]:
+        for cell in cells.values():
+            if not cell["main_comparison"]:
+                cell["default_gtr_improvement"] = default_gtr_improvement(main["runs"][DEFAULT_GTR], cell["runs"], reps)
     return {
         "axis": axis,
         "suite": suite,
@@ -222,6 +231,34 @@ def axis_report(
         "default_variant": default,
         "cells": cells,
     }
+
+
+def default_gtr_improvement(
+    default_runs: Sequence[dict[str, Any]], cell_runs: dict[str, Sequence[dict[str, Any]]], reps: int = 2_000
+) -> dict[str, dict[str, float]]:
+    """
+    The probability that a run of GTR at the suite's defaults (the main comparison's) re-learns faster than a run of
+    each method of a cell: below 0.5 the cell does better than GTR as it ships. It is the one comparison an axis of a
+    single method has (``sigma`` and the anchor against GTR's defaults; the KL strengths of the paper's Figure 9
+    against GTR).
+
+    :param default_runs: The main comparison's GTR runs (:func:`~sb3_gtr.benchmarks.fast_suites.run_scores`)
+    :param cell_runs: Per method of the cell, its runs
+    :param reps: Bootstrap resamples
+    :return: Per method of the cell with a re-learning cost for every run, ``probability``, ``low`` and ``high``
+    """
+    costs = {method: [run["relearning_cost"] for run in runs] for method, runs in cell_runs.items()}
+    costs = {method: values for method, values in costs.items() if None not in values}
+    reference = [run["relearning_cost"] for run in default_runs]
+    if not costs or None in reference:
+        return {}
+    signed = {DEFAULT_GTR: -np.asarray(reference), **{method: -np.asarray(values) for method, values in costs.items()}}
+    return probability_of_improvement(signed, DEFAULT_GTR, list(costs), reps=reps)
+
+
+def interval_text(value: dict[str, float]) -> str:
+    """:return: A probability with its interval, ``0.64 [0.20, 1.00]``"""
+    return f"{value['probability']:.2f} [{value['low']:.2f}, {value['high']:.2f}]"
 
 
 def _base(method: str, variant: str) -> str:
@@ -264,7 +301,16 @@ def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.P
     for report in reports:
         title = f"``{report['suite']}``: {report['label']}"
         lines += [title, "~" * len(title), ""]
-        header = ["variant", "method", "seeds", "re-learning cost", "solved switches", "AUC current task", "P(GTR better)"]
+        header = [
+            "variant",
+            "method",
+            "seeds",
+            "re-learning cost",
+            "solved switches",
+            "AUC current task",
+            "P(GTR better)",
+            "P(default GTR better)",
+        ]
         cells = []
         for variant, cell in report["cells"].items():
             scores = cell["scores"]
@@ -275,7 +321,8 @@ def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.P
                 for score in ("relearning_cost", "solved_switches", "auc_current_task"):
                     value = scores[score]["iqm"][method]
                     row.append(f"{fixed(value['iqm'], 2)} [{fixed(value['low'], 2)}, {fixed(value['high'], 2)}]")
-                row.append("-" if poi is None else f"{poi['probability']:.2f} [{poi['low']:.2f}, {poi['high']:.2f}]")
+                for improvement in (poi, cell.get("default_gtr_improvement", {}).get(method)):
+                    row.append("-" if improvement is None else interval_text(improvement))
                 cells.append(row)
         lines += [*rst_simple_table(header, cells), ""]
     prefix.with_suffix(".rst").write_text("\n".join(lines))
