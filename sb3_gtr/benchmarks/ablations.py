@@ -8,6 +8,8 @@ continual benchmark named ``<method>-<variant>`` (``gtr-e30``: GTR with ``n_epoc
 ``results/ablations/<axis>/<suite>/<method>-<variant>``. A variant equal to the suite's own setting (its zoo entry's
 ``n_epochs``, say) is not run again: its cell is the main comparison's runs (``results/fast/<suite>/<method>``).
 The area under the curve is normalised by the main comparison's references, so that cells compare with each other.
+Each cell reports GTR's probability of improvement over the other methods at the same variant and that of GTR at the
+suite's defaults (the main comparison's) over each of its methods.
 
 Usage::
 
