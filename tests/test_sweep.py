@@ -226,3 +226,19 @@ def test_bad_search_arguments():
             check_search("ppo", values)
     with pytest.raises(SystemExit):
         sweep.main(["--suite", "flip", "--method", "a2c"])
+
+
+def test_a_setting_scored_before_takes_its_scores_and_trains_nothing(tmp_path):
+    tiny_sweep(tmp_path, 1)
+    # The defaults proposed twice more, as TPE does on a small discrete space
+    study = optuna.load_study(study_name="gtr-sweep-flip", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    study.enqueue_trial(study.trials[0].params)
+    study.enqueue_trial(study.trials[0].params)
+    report = tiny_sweep(tmp_path, 3)
+
+    rows = {row["trial"]: row for row in report["rows"]}
+    assert rows["trial_0"]["same_as"] is None
+    assert rows["trial_1"]["same_as"] == rows["trial_2"]["same_as"] == "trial_0"  # named after the trial that trained
+    assert rows["trial_1"]["objective"] == rows["trial_2"]["objective"] == rows["trial_0"]["objective"]
+    assert sorted(path.name for path in tmp_path.glob("trial_*")) == ["trial_0"]
+    assert "| trial_1 (= trial_0) |" in (tmp_path / "sweep.md").read_text()

@@ -16,7 +16,10 @@ same seeds first (a score of 1 is "as good as PPO's best evaluation", above 1 is
 
 The first trial is the method's defaults, so the sweep says whether anything beats them; the next ones are random
 (``--n-startup-trials``), then TPE. The study lives in an Optuna storage (default: SQLite in the output folder), so an
-interrupted sweep resumes; its trials' job folders are ``<output-dir>/trial_<n>/seed_<s>``.
+interrupted sweep resumes; its trials' job folders are ``<output-dir>/trial_<n>/seed_<s>``. A trial whose setting is a
+finished trial's takes that trial's scores and trains nothing (a job is deterministic given its setting and seed, and
+TPE on a small discrete space proposes the same point again): it has no folder, and its row names the trial
+(``same_as``).
 
 Writes, in ``<output-dir>``: ``trials.csv`` (one row per finished trial, and the baseline), ``sweep.md`` (the ranked
 table, with the settings and the command to validate the best trial on fresh seeds), ``sweep.json`` and ``sweep.png``
@@ -131,6 +134,11 @@ def _row(
     return row
 
 
+def _setting_key(kwargs: Mapping[str, Any]) -> str:
+    """:return: A job setting as a canonical string (JSON, sorted keys), equal for equal settings"""
+    return json.dumps(kwargs, sort_keys=True, default=describe)
+
+
 def _format_cell(value: Any) -> str:
     if isinstance(value, float):
         return fixed(value, 3)
@@ -241,7 +249,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     header = ["trial", *keys, f"**{OBJECTIVES[objective]}**", "per seed", *(OBJECTIVES[m] for m in others), "forgetting"]
     table = (
         [
-            row["trial"],
+            row["trial"] + (f" (= {row['same_as']})" if row.get("same_as") else ""),
             *(_format_cell(row[key]) for key in keys),
             f"**{_format_cell(row['objective'])}**",
             _format_cell(row["per_seed_" + objective]),
@@ -469,6 +477,15 @@ def run_sweep(
     references = shared_references(tables)
     baseline_per_seed = _metrics_of(baseline_dirs, references)
 
+    def scored_before(kwargs: dict[str, Any]) -> Optional[tuple[str, list[dict[str, Any]]]]:
+        # A finished trial's scores for the same setting: a job is deterministic given its setting and seed, so running
+        # it again would spend its steps to get the same numbers (TPE proposes a point of a small discrete space again).
+        key = _setting_key(kwargs)
+        for done in study.trials:
+            if done.state == optuna.trial.TrialState.COMPLETE and _setting_key(done.user_attrs["kwargs"]) == key:
+                return done.user_attrs.get("same_as", folder_of(done)), done.user_attrs["per_seed"]
+        return None
+
     def objective_fn(trial: optuna.Trial) -> float:
         raw = sample_sweep_params(trial, n_epochs, method, n_epochs_choices)
         kwargs = {**zoo_defaults, **sweep_kwargs(raw, n_epochs, method)}
@@ -476,7 +493,13 @@ def run_sweep(
         name = trial.user_attrs.get("folder", f"trial_{trial.number}")
         trial.set_user_attr("folder", name)
         log(f"{name}: {json.dumps(kwargs)}")
-        per_seed = _metrics_of(run(name, kwargs, output_dir / name), references)
+        same = scored_before(kwargs)
+        if same is not None:
+            log(f"{name}: the setting of {same[0]}, whose scores it takes (nothing trained)")
+            trial.set_user_attr("same_as", same[0])
+            per_seed = same[1]
+        else:
+            per_seed = _metrics_of(run(name, kwargs, output_dir / name), references)
         trial.set_user_attr("kwargs", kwargs)
         trial.set_user_attr("per_seed", per_seed)
         value = _score(per_seed, objective)
@@ -506,7 +529,11 @@ def run_sweep(
         finished = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
 
     rows = [
-        _row(folder_of(trial), trial.user_attrs["kwargs"], trial.user_attrs["per_seed"], objective, keys) for trial in finished
+        {
+            **_row(folder_of(trial), trial.user_attrs["kwargs"], trial.user_attrs["per_seed"], objective, keys),
+            "same_as": trial.user_attrs.get("same_as"),
+        }
+        for trial in finished
     ]
     rows.sort(key=lambda row: -row["objective"] if not math.isnan(row["objective"]) else math.inf)
     baseline = _row(BASELINE, baseline_kwargs, baseline_per_seed, objective, keys)
