@@ -45,6 +45,9 @@ def test_axis_report_compares_gtr_with_each_method_at_the_same_variant(tmp_path)
     assert versus_default["gtr-e30"]["probability"] == pytest.approx(0.0)
     assert versus_default["ppo-e30"]["probability"] == pytest.approx(0.5)
     assert "default_gtr_improvement" not in main
+    # GTR at the suite's defaults is kept for the plots' reference line: the main comparison's IQM of its 4 runs
+    assert report["default_gtr"]["relearning_cost"] == main["scores"]["relearning_cost"]["iqm"]["gtr"]
+    assert report["default_gtr"]["relearning_cost"]["iqm"] == pytest.approx(2.0)
 
     # A suite with the main comparison's runs only has nothing of the axis to report
     assert ablations.axis_report("clip", SUITE, tmp_path / "ablations", tmp_path / "fast", tmp_path / "calibration") is None
@@ -56,6 +59,28 @@ def test_axis_report_compares_gtr_with_each_method_at_the_same_variant(tmp_path)
     assert json.loads((tmp_path / "ablation_epochs.json").read_text())["suites"][0]["axis"] == "epochs"
     ablations.plot_axis(report, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 10_000
+
+
+def test_plots_without_the_suites_own_cell_draw_gtr_at_its_defaults(tmp_path):
+    from matplotlib.figure import Figure
+
+    calibration_runs(tmp_path / "calibration")
+    for seed in range(4):
+        continual_run(tmp_path / "fast", "gtr", seed, evals_to_solve=8)  # cost 2.0
+        continual_run(tmp_path / "ablations" / "anchor", "gtr-window1", seed, evals_to_solve=2)  # cost 0.5
+        continual_run(tmp_path / "ablations" / "epochs", "gtr-e30", seed, evals_to_solve=2)
+    dirs = (tmp_path / "ablations", tmp_path / "fast", tmp_path / "calibration")
+
+    def dashed_lines(axis):
+        axes = Figure().subplots()
+        ablations.draw_axis(axes, ablations.axis_report(axis, SUITE, *dirs, reps=200))
+        return [line for line in axes.get_lines() if line.get_linestyle() == "--"]
+
+    # The anchor has no variant equal to the suite's setting: the main comparison's GTR is the dashed reference
+    (reference,) = dashed_lines("anchor")
+    assert list(reference.get_ydata()) == pytest.approx([2.0, 2.0])
+    # The epochs axis shows the suite's own cell among its variants: no reference line
+    assert dashed_lines("epochs") == []
 
 
 def test_unknown_axis_or_suite_is_refused_before_any_job(capsys):

@@ -221,16 +221,23 @@ def axis_report(
             cells[variant] = {"main_comparison": variant == default, **report}
     if not any(not cell["main_comparison"] for cell in cells.values()):
         return None  # the main comparison alone: nothing of this axis has run on the suite
+    default_gtr = {}
     if main is not None and DEFAULT_GTR in main["runs"]:
         for cell in cells.values():
             if not cell["main_comparison"]:
                 cell["default_gtr_improvement"] = default_gtr_improvement(main["runs"][DEFAULT_GTR], cell["runs"], reps)
+        default_gtr = {
+            score: values["iqm"][DEFAULT_GTR]
+            for score, values in main["scores"].items()
+            if DEFAULT_GTR in values.get("iqm", {})
+        }
     return {
         "axis": axis,
         "suite": suite,
         "label": spec.label,
         "methods": list(spec.methods),
         "default_variant": default,
+        "default_gtr": default_gtr,
         "cells": cells,
     }
 
@@ -269,29 +276,46 @@ def _base(method: str, variant: str) -> str:
 
 
 def plot_axis(report: dict[str, Any], path: Union[str, pathlib.Path], score: str = "relearning_cost") -> None:
-    """The IQM of a score per variant and method (the report's ``methods``), with its 95% interval."""
+    """The IQM of a score per variant and method, with its 95% interval, in a PNG (:func:`draw_axis`)."""
+    with agg_figure(path, (1.6 * len(report["cells"]) + 3, 3.6)) as figure:
+        draw_axis(figure.subplots(), report, score)
+
+
+def draw_axis(axes: Any, report: dict[str, Any], score: str = "relearning_cost") -> None:
+    """
+    Draw the IQM of a score per variant and method (the report's ``methods``), with its 95% interval. Where no
+    variant is the suite's own setting (the axes of clipping, of GTR's anchor, of PPO+KL's strength), GTR at the
+    suite's defaults (the main comparison's) is drawn across the plot, its interval shaded, as the reference the cells
+    compare with.
+
+    :param axes: A matplotlib ``Axes``
+    :param report: An :func:`axis_report`
+    :param score: The score drawn
+    """
     methods = report["methods"]
     variants = list(report["cells"])
-    with agg_figure(path, (1.6 * len(variants) + 3, 3.6)) as figure:
-        axes = figure.subplots()
-        width = 0.8 / len(methods)
-        for index, method in enumerate(methods):
-            xs, ys, errors = [], [], [[], []]
-            for position, variant in enumerate(variants):
-                iqm = report["cells"][variant]["scores"].get(score, {}).get("iqm", {})
-                name = method if report["cells"][variant]["main_comparison"] else cell_method(method, variant)
-                if name in iqm:
-                    xs.append(position + (index - (len(methods) - 1) / 2) * width)
-                    ys.append(iqm[name]["iqm"])
-                    errors[0].append(iqm[name]["iqm"] - iqm[name]["low"])
-                    errors[1].append(iqm[name]["high"] - iqm[name]["iqm"])
-            axes.errorbar(xs, ys, yerr=errors, fmt="o", color=f"C{index}", label=method, capsize=3)
-        labels = [variant + (" (suite's)" if report["cells"][variant]["main_comparison"] else "") for variant in variants]
-        axes.set_xticks(range(len(variants)), labels)
-        axes.set_xlabel(report["label"])
-        axes.set_ylabel(score.replace("_", " ") + " (IQM, 95% CI)")
-        axes.set_title(f"{report['suite']}: {report['label']}")
-        axes.legend(fontsize=8)
+    reference = report.get("default_gtr", {}).get(score)
+    if reference is not None and not any(cell["main_comparison"] for cell in report["cells"].values()):
+        axes.axhspan(reference["low"], reference["high"], color="0.85", zorder=0)
+        axes.axhline(reference["iqm"], color="0.4", linestyle="--", label="gtr at the suite's defaults")
+    width = 0.8 / len(methods)
+    for index, method in enumerate(methods):
+        xs, ys, errors = [], [], [[], []]
+        for position, variant in enumerate(variants):
+            iqm = report["cells"][variant]["scores"].get(score, {}).get("iqm", {})
+            name = method if report["cells"][variant]["main_comparison"] else cell_method(method, variant)
+            if name in iqm:
+                xs.append(position + (index - (len(methods) - 1) / 2) * width)
+                ys.append(iqm[name]["iqm"])
+                errors[0].append(iqm[name]["iqm"] - iqm[name]["low"])
+                errors[1].append(iqm[name]["high"] - iqm[name]["iqm"])
+        axes.errorbar(xs, ys, yerr=errors, fmt="o", color=f"C{index}", label=method, capsize=3)
+    labels = [variant + (" (suite's)" if report["cells"][variant]["main_comparison"] else "") for variant in variants]
+    axes.set_xticks(range(len(variants)), labels)
+    axes.set_xlabel(report["label"])
+    axes.set_ylabel(score.replace("_", " ") + " (IQM, 95% CI)")
+    axes.set_title(f"{report['suite']}: {report['label']}")
+    axes.legend(fontsize=8)
 
 
 def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.Path]) -> None:
