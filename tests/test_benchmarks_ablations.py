@@ -83,6 +83,39 @@ def test_plots_without_the_suites_own_cell_draw_gtr_at_its_defaults(tmp_path):
     assert dashed_lines("epochs") == []
 
 
+def test_a_cell_is_scored_again_on_its_fresh_seeds_alone(tmp_path, capsys):
+    calibration_runs(tmp_path / "calibration")
+    for seed in range(4):
+        continual_run(tmp_path / "fast", "gtr", seed, evals_to_solve=8)
+        continual_run(tmp_path / "ablations" / "epochs", "ppo-e30", seed, evals_to_solve=8)  # cost 2.0
+        # GTR re-learns faster on seeds 0-1 (0.5) and as slowly as PPO on the fresh seeds 2-3
+        continual_run(tmp_path / "ablations" / "epochs", "gtr-e30", seed, evals_to_solve=2 if seed < 2 else 8)
+    report = ablations.axis_report(
+        "epochs", SUITE, tmp_path / "ablations", tmp_path / "fast", tmp_path / "calibration", reps=200
+    )
+    first, fresh = (ablations.cell_on_seeds(report, "e30", seeds, reps=200) for seeds in ([0, 1], [2, 3]))
+    assert first["relearning_cost"]["iqm"]["gtr-e30"]["iqm"] == pytest.approx(0.5)
+    assert first["relearning_cost"]["probability_of_improvement"]["ppo-e30"]["probability"] == pytest.approx(1.0)
+    assert fresh["relearning_cost"]["iqm"]["gtr-e30"]["iqm"] == pytest.approx(2.0)
+    assert fresh["relearning_cost"]["probability_of_improvement"]["ppo-e30"]["probability"] == pytest.approx(0.5)
+    with pytest.raises(ablations.BadArgument, match=r"--seeds: fewer than 2 runs among seeds \[3\] for ppo-e30 \(1\)"):
+        ablations.cell_on_seeds(report, "e30", [3])
+    with pytest.raises(ablations.BadArgument, match=r"--variant: 'e4' has no runs on .*variants: e20, e30"):
+        ablations.cell_on_seeds(report, "e4", [0, 1])
+
+    # The command reads the written report, not the runs
+    ablations.write_report([report], tmp_path / "ablation_epochs")
+    argv = ["seeds", "--axis", "epochs", "--suite", SUITE, "--variant", "e30", "--seeds", "2", "3"]
+    assert ablations.main([*argv, "--report", str(tmp_path / "ablation_epochs.json")]) == 0
+    table = capsys.readouterr().out
+    assert "e30 on seeds 2 3" in table and "P(gtr-e30 better)" in table
+    assert re.search(r"gtr-e30\s+2\s+2\.00 \[2\.00, 2\.00\]", table)
+    assert re.search(r"ppo-e30\s+2\s+2\.00 \[2\.00, 2\.00\].*0\.50 \[0\.50, 0\.50\]", table)
+    with pytest.raises(SystemExit):
+        ablations.main([*argv, "--report", str(tmp_path / "missing.json")])
+    assert "--report: no file" in capsys.readouterr().err
+
+
 def test_unknown_axis_or_suite_is_refused_before_any_job(capsys):
     with pytest.raises(SystemExit):
         ablations.main(["run", "--axis", "epochs", "--suite", "flip"])

@@ -15,6 +15,8 @@ Usage::
 
     python -m sb3_gtr.benchmarks.ablations run --axis epochs --suite cartpole-reversed --seeds 0 1 2 3 4 --jobs 2
     python -m sb3_gtr.benchmarks.ablations report --axis epochs  # docs/benchmarks/ablation_epochs.json, .rst, plots
+    # a cell re-run on fresh seeds, scored on those seeds alone (from the report's json)
+    python -m sb3_gtr.benchmarks.ablations seeds --axis epochs --suite pendulum-reversed --variant e4 --seeds 5 6 7 8 9
 """
 
 import argparse
@@ -318,6 +320,30 @@ def draw_axis(axes: Any, report: dict[str, Any], score: str = "relearning_cost")
     axes.legend(fontsize=8)
 
 
+def cell_on_seeds(report: dict[str, Any], variant: str, seeds: Sequence[int], reps: int = 2_000) -> dict[str, dict[str, Any]]:
+    """
+    Score one cell of an axis report on some of its seeds only: a replication on fresh seeds, read from the runs
+    the report keeps (its ``.json``), without running anything.
+
+    :param report: An :func:`axis_report` (one suite's entry of ``ablation_<axis>.json``)
+    :param variant: The cell's variant
+    :param seeds: The seeds kept
+    :param reps: Bootstrap resamples
+    :return: The cell's :func:`~sb3_gtr.benchmarks.fast_suites.aggregate_scores` on those seeds
+    :raises ~sb3_gtr.benchmarks.arguments.BadArgument: If the cell is not in the report, or a method of it has fewer
+        than 2 runs among the seeds
+    """
+    if variant not in report["cells"]:
+        raise BadArgument(f"--variant: {variant!r} has no runs on {report['suite']}; variants: {', '.join(report['cells'])}")
+    cell = report["cells"][variant]
+    kept = set(seeds)
+    runs = {method: [run for run in method_runs if run["seed"] in kept] for method, method_runs in cell["runs"].items()}
+    short = [f"{method} ({len(method_runs)})" for method, method_runs in runs.items() if len(method_runs) < 2]
+    if short:
+        raise BadArgument(f"--seeds: fewer than 2 runs among seeds {sorted(kept)} for {', '.join(short)}")
+    return fast_suites.aggregate_scores(runs, cell["compared"], reps)
+
+
 def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.Path]) -> None:
     """Write ``<prefix>.json`` (every run and score) and ``<prefix>.rst`` (the tables the docs include)."""
     prefix = pathlib.Path(prefix)
@@ -354,6 +380,42 @@ def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.P
     prefix.with_suffix(".rst").write_text("\n".join(lines))
 
 
+def seeds_table(
+    axis: str, suite: str, variant: str, seeds: Sequence[int], report_path: Union[str, pathlib.Path, None] = None
+) -> str:
+    """:return: The table of :func:`cell_on_seeds` for a cell of a written report: per method, each score's IQM"""
+    path = pathlib.Path(report_path) if report_path is not None else DOCS_DIR / f"ablation_{axis}.json"
+    if not path.is_file():
+        raise BadArgument(f"--report: no file {str(path)!r}; write it with: report --axis {axis}")
+    found = [entry for entry in json.loads(path.read_text())["suites"] if entry["suite"] == suite]
+    if not found:
+        raise BadArgument(f"--suite: {path} has no {suite!r}")
+    scores = cell_on_seeds(found[0], variant, seeds)
+    methods = list(scores["relearning_cost"]["iqm"])
+    compared = found[0]["cells"][variant]["compared"]
+    header = ["method", "seeds", *(name.replace("_", " ") for name in scores), f"P({compared} better)"]
+    rows = []
+    for method in methods:
+        improvement = scores["relearning_cost"].get("probability_of_improvement", {}).get(method)
+        rows.append(
+            [
+                method,
+                str(scores["relearning_cost"]["iqm"][method]["n_runs"]),
+                *(_iqm_text(entry["iqm"][method]) for entry in scores.values()),
+                "-" if improvement is None else interval_text(improvement),
+            ]
+        )
+    title = (
+        f"{suite}: {variant} on seeds {' '.join(map(str, sorted(set(seeds))))} "
+        "(IQM, 95% interval; the probability of improvement is on the re-learning cost)"
+    )
+    return "\n".join([title, "", *rst_simple_table(header, rows)])
+
+
+def _iqm_text(iqm: dict[str, float]) -> str:
+    return f"{iqm['iqm']:.2f} [{iqm['low']:.2f}, {iqm['high']:.2f}]"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sb3_gtr.benchmarks.ablations", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -374,8 +436,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report.add_argument("--calibration-dir", default=str(calibration.RESULTS_DIR))
     report.add_argument("--output", default=None, help="path of the .json and .rst files (default: docs/benchmarks)")
     report.add_argument("--plots-dir", default=str(PLOTS_DIR))
+    subset = commands.add_parser("seeds", help="score one reported cell on some of its seeds (fresh seeds)")
+    subset.add_argument("--axis", required=True, choices=list(AXES))
+    subset.add_argument("--suite", required=True, choices=list(REVERSAL_SUITES))
+    subset.add_argument("--variant", required=True, help="the cell, as in the report's table (e4, noclip, ...)")
+    subset.add_argument("--seeds", nargs="+", type=seed_argument, required=True, help="the seeds kept")
+    subset.add_argument("--report", default=None, help="the axis report (default: docs/benchmarks/ablation_<axis>.json)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "seeds":
+            print(seeds_table(args.axis, args.suite, args.variant, args.seeds, args.report))
+            return 0
         if args.command == "run":
             reject_repeats(parser, "--seeds", args.seeds, "each seed is one job per cell")
             run_axis(args.axis, args.suite, args.seeds, args.jobs, args.num_threads, args.results_dir, args.dispatch,

@@ -157,8 +157,25 @@ def suite_report(
         "from_scratch_steps": from_scratch,
         "auc_references": {"min": reference_min, "max": reference_max},
         "runs": runs,
-        "scores": {},
+        "scores": aggregate_scores(runs, compared, reps),
     }
+    return report
+
+
+def aggregate_scores(
+    runs: dict[str, Sequence[dict[str, Any]]], compared: str = COMPARED, reps: int = 2_000
+) -> dict[str, dict[str, Any]]:
+    """
+    Aggregate runs' scores with rliable: per score (:data:`SCORES`), the IQM of each method with its interval and the
+    compared method's probability of improvement over each other method.
+
+    :param runs: Per method, its runs' scores (:func:`run_scores`, as a report's ``runs``: 2 runs or more each)
+    :param compared: The method compared with the others
+    :param reps: Bootstrap resamples
+    :return: Per score with a value for every run, ``higher_is_better``, ``iqm`` and ``probability_of_improvement``
+        (the latter only when ``compared`` is among several methods)
+    """
+    scores = {}
     for score, higher_is_better in SCORES.items():
         values = {method: [run[score] for run in method_runs] for method, method_runs in runs.items()}
         if any(value is None for method_values in values.values() for value in method_values):
@@ -168,8 +185,8 @@ def suite_report(
             signed = {method: np.asarray(value) * (1 if higher_is_better else -1) for method, value in values.items()}
             baselines = [method for method in values if method != compared]
             entry["probability_of_improvement"] = probability_of_improvement(signed, compared, baselines, reps=reps)
-        report["scores"][score] = entry
-    return report
+        scores[score] = entry
+    return scores
 
 
 def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.Path] = REPORT_PREFIX) -> None:
