@@ -272,6 +272,11 @@ def interval_text(value: dict[str, float]) -> str:
     return f"{value['probability']:.2f} [{value['low']:.2f}, {value['high']:.2f}]"
 
 
+def iqm_text(value: dict[str, float]) -> str:
+    """:return: An IQM with its interval, ``1.95 [1.92, 1.96]``"""
+    return f"{fixed(value['iqm'], 2)} [{fixed(value['low'], 2)}, {fixed(value['high'], 2)}]"
+
+
 def _base(method: str, variant: str) -> str:
     suffix = "-" + variant
     return method[: -len(suffix)] if method.endswith(suffix) else method
@@ -371,8 +376,7 @@ def write_report(reports: Sequence[dict[str, Any]], prefix: Union[str, pathlib.P
                 poi = scores["relearning_cost"].get("probability_of_improvement", {}).get(method)
                 row = [variant + (" (suite's)" if cell["main_comparison"] else ""), base, str(len(runs))]
                 for score in ("relearning_cost", "solved_switches", "auc_current_task"):
-                    value = scores[score]["iqm"][method]
-                    row.append(f"{fixed(value['iqm'], 2)} [{fixed(value['low'], 2)}, {fixed(value['high'], 2)}]")
+                    row.append(iqm_text(scores[score]["iqm"][method]))
                 for improvement in (poi, cell.get("default_gtr_improvement", {}).get(method)):
                     row.append("-" if improvement is None else interval_text(improvement))
                 cells.append(row)
@@ -401,7 +405,7 @@ def seeds_table(
             [
                 method,
                 str(scores["relearning_cost"]["iqm"][method]["n_runs"]),
-                *(_iqm_text(entry["iqm"][method]) for entry in scores.values()),
+                *(iqm_text(entry["iqm"][method]) for entry in scores.values()),
                 "-" if improvement is None else interval_text(improvement),
             ]
         )
@@ -410,10 +414,6 @@ def seeds_table(
         "(IQM, 95% interval; the probability of improvement is on the re-learning cost)"
     )
     return "\n".join([title, "", *rst_simple_table(header, rows)])
-
-
-def _iqm_text(iqm: dict[str, float]) -> str:
-    return f"{iqm['iqm']:.2f} [{iqm['low']:.2f}, {iqm['high']:.2f}]"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

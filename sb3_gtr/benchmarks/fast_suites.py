@@ -151,7 +151,7 @@ def suite_report(
         method: [run_scores(job_dir, from_scratch, reference_min, reference_max, reference_curves) for job_dir in dirs]
         for method, dirs in job_dirs.items()
     }
-    report: dict[str, Any] = {
+    return {
         "suite": suite,
         "compared": compared,
         "from_scratch_steps": from_scratch,
@@ -159,7 +159,6 @@ def suite_report(
         "runs": runs,
         "scores": aggregate_scores(runs, compared, reps),
     }
-    return report
 
 
 def aggregate_scores(
