@@ -28,7 +28,7 @@ def calibration_runs(root):
             write_job(root / SUITE / task / "ppo" / f"seed_{seed}", config, [task], np.arange(11) * STEP, returns, metrics)
 
 
-def continual_run(root, method, seed, evals_to_solve):
+def continual_run(root, method, seed, evals_to_solve, method_kwargs=None):
     """Six phases; after each switch the new task reaches 500 after `evals_to_solve` evaluations (None: never)."""
     phases = [{"task_id": index % 2, "start": index * BUDGET, "end": (index + 1) * BUDGET} for index in range(6)]
     steps = np.arange(61) * STEP
@@ -38,6 +38,8 @@ def continual_run(root, method, seed, evals_to_solve):
         if solve is not None:
             returns[index * 10 + solve : (index + 1) * 10 + 1, phase["task_id"]] = 500.0
     config = {"suite": SUITE, "scale": 1.0, "n_cycles": None, "suite_kwargs": {}, "seed": seed, "method": method}
+    if method_kwargs is not None:
+        config["method_kwargs"] = method_kwargs
     metrics = {"phases": phases}
     write_job(root / SUITE / method / f"seed_{seed}", config, ["normal", "reversed"], steps, returns, metrics)
 

@@ -15,12 +15,15 @@ Usage::
 
     python -m sb3_gtr.benchmarks.tuned sweep --suite cartpole-reversed --n-trials 20 --seeds 100 101 --jobs 2
     python -m sb3_gtr.benchmarks.tuned validate --suite cartpole-reversed --jobs 2   # seeds 0 to 9
+    # after more trials (sweep --n-trials 40), validate a new best; the old validation moves to <method>-tuned-trial_<n>
+    python -m sb3_gtr.benchmarks.tuned validate --suite cartpole-reversed --jobs 2 --archive-stale
     python -m sb3_gtr.benchmarks.tuned report   # docs/benchmarks/tuned.{json,rst}, docs/_static/tuned_<suite>.png
 """
 
 import argparse
 import json
 import pathlib
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
@@ -36,6 +39,7 @@ from sb3_gtr.benchmarks.arguments import (
     zoo_run_kwargs,
     zoo_settings,
 )
+from sb3_gtr.benchmarks.runner import read_done
 from sb3_gtr.benchmarks.search import SEARCHED
 from sb3_gtr.continual.suites import REVERSAL_SUITES
 
@@ -146,6 +150,72 @@ def best_settings(
     return best
 
 
+def validation_dir(suite: str, method: str, results_dir: Union[str, pathlib.Path] = RESULTS_DIR) -> pathlib.Path:
+    """:return: The folder of the validation runs of a method's best setting on a suite"""
+    return pathlib.Path(results_dir) / suite / ablations.cell_method(method, TUNED)
+
+
+def _trial_of(suite: str, method: str, kwargs: Mapping[str, Any], results_dir: Union[str, pathlib.Path]) -> str:
+    # The sweep's trial that trained these keyword arguments ("" if none did)
+    for trial_dir in sorted(sweep_dir(suite, method, results_dir).glob("trial_*")):
+        done = next((found for seed in sorted(trial_dir.glob("seed_*")) if (found := read_done(seed))), None)
+        if done is not None and done["config"].get("method_kwargs") == kwargs:
+            return trial_dir.name
+    return ""
+
+
+def stale_validations(
+    suite: str, methods: Sequence[str] = METHODS, results_dir: Union[str, pathlib.Path] = RESULTS_DIR
+) -> dict[str, dict[str, Any]]:
+    """
+    The validations that ran another setting than their sweep's best: a sweep extended with more trials (``sweep
+    --n-trials``) may find a new best after its validation ran.
+
+    :return: Per stale method: its validation ``folder``, the ``trial`` of the sweep it validated (``""`` if none
+        matches) and the sweep's ``best`` trial now
+    :raises ~sb3_gtr.benchmarks.arguments.BadArgument: If a method's sweep has not finished
+    """
+    best = best_settings(suite, methods, results_dir)
+    stale = {}
+    for method in methods:
+        folder = validation_dir(suite, method, results_dir)
+        expected = json.loads(json.dumps(best[method]["kwargs"]))  # as a `done` file stores it
+        ran = [done["config"].get("method_kwargs") for job in sorted(folder.glob("seed_*")) if (done := read_done(job))]
+        other = next((kwargs for kwargs in ran if kwargs != expected), None)
+        if other is not None:
+            trial = _trial_of(suite, method, other, results_dir)
+            stale[method] = {"folder": folder, "trial": trial, "best": best[method]["trial"]}
+    return stale
+
+
+def _describe_stale(stale: Mapping[str, Mapping[str, Any]]) -> str:
+    return "; ".join(
+        f"{method}'s validation ({entry['folder']}) ran {entry['trial'] or 'another setting'}, its sweep's best is now "
+        f"{entry['best']}"
+        for method, entry in stale.items()
+    )
+
+
+def archive_stale_validations(
+    suite: str, methods: Sequence[str] = METHODS, results_dir: Union[str, pathlib.Path] = RESULTS_DIR
+) -> dict[str, pathlib.Path]:
+    """
+    Move each stale validation (:func:`stale_validations`) aside, to ``<method>-tuned-<trial it validated>`` beside
+    it, so that the validation of the new best starts afresh and the old runs are kept.
+
+    :return: Per method moved, its new folder
+    """
+    moved = {}
+    for method, entry in stale_validations(suite, methods, results_dir).items():
+        folder = entry["folder"]
+        target = folder.with_name(f"{folder.name}-{entry['trial'] or 'stale'}")
+        if target.exists():
+            raise BadArgument(f"--archive-stale: {target} exists already; move it away to archive {folder} there")
+        shutil.move(folder, target)
+        moved[method] = target
+    return moved
+
+
 def run_validation(
     suite: str,
     methods: Sequence[str] = METHODS,
@@ -157,15 +227,28 @@ def run_validation(
     address: Optional[str] = None,
     budget: Optional[Mapping[str, Any]] = None,
     verbose: bool = True,
+    archive_stale: bool = False,
 ) -> dict[str, Any]:
     """
     Run each method's best setting (``<method>-tuned``) on fresh seeds; arguments as :func:`run_sweeps`.
 
+    :param archive_stale: Move aside the validations of a setting that is no longer its sweep's best
+        (:func:`archive_stale_validations`); without it such a validation is an error, as mixing two settings in one
+        cell would be
     :return: The continual benchmark's report of the run
     """
     from sb3_gtr.benchmarks.continual import run_benchmark
 
     _check(suite, methods)
+    if archive_stale:
+        for method, target in archive_stale_validations(suite, methods, results_dir).items():
+            if verbose:
+                print(f"{method}: the validation of its former best setting moved to {target}", flush=True)
+    elif stale := stale_validations(suite, methods, results_dir):
+        raise BadArgument(
+            f"--archive-stale: {_describe_stale(stale)}; pass --archive-stale to move the old runs aside and validate "
+            "the new best"
+        )
     best = best_settings(suite, methods, results_dir)
     method_kwargs = {ablations.cell_method(method, TUNED): {"base": method, **best[method]["kwargs"]} for method in methods}
     return run_benchmark(
@@ -197,8 +280,16 @@ def tuned_report(
         tuned method has 2 finished validation runs
     """
     names = [ablations.cell_method(method, TUNED) for method in METHODS]
-    if not fast_suites.reported_job_dirs(suite, results_dir, names):
+    validated = fast_suites.reported_job_dirs(suite, results_dir, names)
+    if not validated:
         return None  # before the main comparison's report, whose bootstrap takes minutes
+    stale = stale_validations(suite, [method for method in METHODS if ablations.cell_method(method, TUNED) in validated],
+                              results_dir)  # fmt: skip
+    if stale:
+        raise BadArgument(
+            f"--results-dir: {_describe_stale(stale)}: run `python -m sb3_gtr.benchmarks.tuned validate --suite {suite} "
+            "--archive-stale` before the report"
+        )
     main = fast_suites.suite_report(suite, main_dir, calibration_dir, reps=reps)
     references = None if main is None else (main["auc_references"]["min"], main["auc_references"]["max"])
     tuned = fast_suites.suite_report(
@@ -256,6 +347,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         command.add_argument("--quiet", action="store_true")
         add_dispatch_arguments(command)
     sweep.add_argument("--n-trials", type=positive_int, default=20, help="finished trials per method (default: 20)")
+    validate.add_argument(
+        "--archive-stale",
+        action="store_true",
+        help="move aside the validation of a setting that is no longer its sweep's best (after more trials) to "
+        "<method>-tuned-<its trial>, and validate the new best",
+    )
     report = commands.add_parser("report", help="write the comparison's tables and plots")
     report.add_argument("--results-dir", default=str(RESULTS_DIR))
     report.add_argument("--main-dir", default=str(fast_suites.RESULTS_DIR), help="the main comparison's runs")
@@ -272,7 +369,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.command == "sweep":
                 run_sweeps(args.suite, args.methods, n_trials=args.n_trials, **common)
             else:
-                run_validation(args.suite, args.methods, **common)
+                run_validation(args.suite, args.methods, archive_stale=args.archive_stale, **common)
             return 0
         reports = [
             found
