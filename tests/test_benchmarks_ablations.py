@@ -111,6 +111,15 @@ def test_a_cell_is_scored_again_on_its_fresh_seeds_alone(tmp_path, capsys):
     assert "e30 on seeds 2 3" in table and "P(gtr-e30 better)" in table
     assert re.search(r"gtr-e30\s+2\s+2\.00 \[2\.00, 2\.00\]", table)
     assert re.search(r"ppo-e30\s+2\s+2\.00 \[2\.00, 2\.00\].*0\.50 \[0\.50, 0\.50\]", table)
+    # --output keeps the table for the docs to include, in a folder created for it
+    argv += ["--report", str(tmp_path / "ablation_epochs.json")]
+    saved = tmp_path / "fresh" / "epochs_e30.rst"
+    assert ablations.main([*argv, "--output", str(saved)]) == 0
+    assert saved.read_text() == capsys.readouterr().out
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit):
+        ablations.main([*argv, "--output", str(tmp_path / "a_file" / "x.rst")])
+    assert "--output" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         ablations.main([*argv, "--report", str(tmp_path / "missing.json")])
     assert "--report: no file" in capsys.readouterr().err

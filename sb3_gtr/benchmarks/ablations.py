@@ -35,6 +35,7 @@ from sb3_gtr.benchmarks.arguments import (
     BadArgument,
     add_dispatch_arguments,
     positive_int,
+    prepare_output_dir,
     reject_repeats,
     seed_argument,
     zoo_run_kwargs,
@@ -442,10 +443,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     subset.add_argument("--variant", required=True, help="the cell, as in the report's table (e4, noclip, ...)")
     subset.add_argument("--seeds", nargs="+", type=seed_argument, required=True, help="the seeds kept")
     subset.add_argument("--report", default=None, help="the axis report (default: docs/benchmarks/ablation_<axis>.json)")
+    subset.add_argument("--output", default=None, help="also write the table to this .rst file (for the docs)")
     args = parser.parse_args(argv)
     try:
         if args.command == "seeds":
-            print(seeds_table(args.axis, args.suite, args.variant, args.seeds, args.report))
+            table = seeds_table(args.axis, args.suite, args.variant, args.seeds, args.report)
+            if args.output is not None:
+                output = pathlib.Path(args.output)
+                prepare_output_dir(output.parent, "--output", given=args.output)
+                output.write_text(table + "\n")
+            print(table)
             return 0
         if args.command == "run":
             reject_repeats(parser, "--seeds", args.seeds, "each seed is one job per cell")
