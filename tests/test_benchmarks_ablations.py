@@ -105,14 +105,14 @@ def test_a_cell_is_scored_again_on_its_fresh_seeds_alone(tmp_path, capsys):
 
     # The command reads the written report, not the runs
     ablations.write_report([report], tmp_path / "ablation_epochs")
-    argv = ["seeds", "--axis", "epochs", "--suite", SUITE, "--variant", "e30", "--seeds", "2", "3"]
-    assert ablations.main([*argv, "--report", str(tmp_path / "ablation_epochs.json")]) == 0
+    cell = ["seeds", "--axis", "epochs", "--suite", SUITE, "--variant", "e30", "--seeds", "2", "3"]
+    argv = [*cell, "--report", str(tmp_path / "ablation_epochs.json")]
+    assert ablations.main(argv) == 0
     table = capsys.readouterr().out
     assert "e30 on seeds 2 3" in table and "P(gtr-e30 better)" in table
     assert re.search(r"gtr-e30\s+2\s+2\.00 \[2\.00, 2\.00\]", table)
     assert re.search(r"ppo-e30\s+2\s+2\.00 \[2\.00, 2\.00\].*0\.50 \[0\.50, 0\.50\]", table)
     # --output keeps the table for the docs to include, in a folder created for it
-    argv += ["--report", str(tmp_path / "ablation_epochs.json")]
     saved = tmp_path / "fresh" / "epochs_e30.rst"
     assert ablations.main([*argv, "--output", str(saved)]) == 0
     assert saved.read_text() == capsys.readouterr().out
@@ -121,7 +121,7 @@ def test_a_cell_is_scored_again_on_its_fresh_seeds_alone(tmp_path, capsys):
         ablations.main([*argv, "--output", str(tmp_path / "a_file" / "x.rst")])
     assert "--output" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        ablations.main([*argv, "--report", str(tmp_path / "missing.json")])
+        ablations.main([*cell, "--report", str(tmp_path / "missing.json")])
     assert "--report: no file" in capsys.readouterr().err
 
 
